@@ -1,0 +1,259 @@
+"""The `policybot` command: run the bot, ask, chat, evaluate, and manage the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.database import create_engine_for, init_db
+from bot.evaluation import EvalFileError, evaluate, format_report, read_items
+from bot.events import configure_logging, log_event
+from bot.knowledge_base import build_matcher, import_source, import_startup_sources
+from bot.repositories.documents import find_clause, list_documents
+from bot.settings import Settings, SettingsError, load_settings
+from bot.terminal import chat
+from handlers.dialogue import Dialogue
+from handlers.questions import answer_question
+from handlers.state import MemoryConversationStore
+from knowledge.citation import citation, clause_label
+from knowledge.curation import CurationError
+from knowledge.document import Document, ParseError
+from knowledge.match import Matcher
+from knowledge.parser import parse_file
+
+EXIT_BAD_INPUT = 1
+EXIT_BAD_CONFIG = 2
+NO_TOKEN_NOTICE = (
+    "没有设置 TELEGRAM_BOT_TOKEN，先在终端里聊天。\n"
+    "要接入 Telegram：在 Telegram 里找 @BotFather，发 /newbot 按提示建一个机器人，"
+    "把它给的 token 设为环境变量 TELEGRAM_BOT_TOKEN 后再运行 policybot run。\n"
+)
+
+
+def document_as_json(document: Document) -> dict[str, Any]:
+    """The `kb parse --json` shape."""
+    return {
+        "title": document.title,
+        "meta": dict(document.meta),
+        "clauses": [
+            {
+                "id": clause.id,
+                "kind": clause.kind,
+                "title": clause.title,
+                "text": clause.text,
+                "departments": list(clause.departments),
+                "parent": clause.parent,
+            }
+            for clause in document.clauses
+        ],
+    }
+
+
+def prepare_matcher(settings: Settings) -> Matcher:
+    """Database ready, bundled plan imported, index built: what every answering command needs."""
+    started = time.perf_counter()
+    engine = create_engine_for(settings.database.url, echo=settings.database.echo)
+    init_db(engine)
+    reports = import_startup_sources(engine, list(settings.knowledge.extra_sources))
+    matcher = build_matcher(engine)
+    log_event(
+        "knowledge_ready",
+        documents=len(reports),
+        clauses=len(matcher.entries),
+        imported=sum(1 for r in reports if r.outcome != "unchanged"),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return matcher
+
+
+def answer_as_json(matcher: Matcher, question: str) -> dict[str, Any]:
+    answer, _result, _record = answer_question(matcher, question)
+    return {
+        "answer": answer.text,
+        "topic": answer.topic,
+        "sources": [
+            {"doc": s.document, "clause": s.clause, "title": s.title, "score": s.score}
+            for s in answer.sources
+        ],
+        "handoff": answer.handoff,
+        "fallback": answer.fallback,
+    }
+
+
+def command_ask(settings: Settings, args: argparse.Namespace) -> int:
+    matcher = prepare_matcher(settings)
+    questions: list[str] = [args.question] if args.question != "-" else []
+    lines = sys.stdin if args.question == "-" else questions
+    for question in lines:
+        question = question.rstrip("\n")
+        if args.json:
+            print(json.dumps(answer_as_json(matcher, question), ensure_ascii=False), flush=True)
+            continue
+        answer, _result, _record = answer_question(matcher, question)
+        text = answer.text
+        if _result.is_traditional:
+            text = matcher.converter.to_traditional(text)
+        print(text, flush=True)
+    return 0
+
+
+def command_chat(settings: Settings, _args: argparse.Namespace) -> int:
+    matcher = prepare_matcher(settings)
+    asyncio.run(chat(Dialogue(matcher, MemoryConversationStore())))
+    return 0
+
+
+def command_run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.telegram.token is None:
+        sys.stderr.write(NO_TOKEN_NOTICE)
+        return command_chat(settings, args)
+    sys.stderr.write("Telegram 渠道尚未接入：请先用 policybot chat。\n")
+    return command_chat(settings, args)
+
+
+def command_eval(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        items = read_items(Path(args.file))
+    except EvalFileError as error:
+        sys.stderr.write(f"{error}\n")
+        return EXIT_BAD_INPUT
+    matcher = prepare_matcher(settings)
+    report = evaluate(matcher, items, baseline=args.baseline)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def command_kb_parse(_settings: Settings, args: argparse.Namespace) -> int:
+    document = parse_file(Path(args.file))
+    if args.json:
+        print(json.dumps(document_as_json(document), ensure_ascii=False, indent=2))
+        return 0
+    print(document.title)
+    for key, value in document.meta.items():
+        print(f"  {key}: {value}")
+    for clause in document.clauses:
+        departments = f"  [{'、'.join(clause.departments)}]" if clause.departments else ""
+        print(f"{clause.id:>8}  {clause.kind:<8} {clause.title}{departments}")
+    return 0
+
+
+def command_kb_import(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine_for(settings.database.url, echo=settings.database.echo)
+    init_db(engine)
+    with Session(engine) as session:
+        report = import_source(Path(args.file), session=session)
+    print(
+        f"{report.outcome}: {report.document.key} 《{report.document.title}》 "
+        f"{len(report.document.clauses)} 条，其中 {report.curated} 条有通俗解释"
+    )
+    return 0
+
+
+def command_kb_list(settings: Settings, _args: argparse.Namespace) -> int:
+    engine = create_engine_for(settings.database.url, echo=settings.database.echo)
+    init_db(engine)
+    import_startup_sources(engine, list(settings.knowledge.extra_sources))
+    with Session(engine) as session:
+        documents = list_documents(session=session)
+    for summary in documents:
+        print(
+            f"{summary.key}  《{summary.title}》  {summary.clause_count} 条  "
+            f"通俗解释 {summary.curated_count} 条  更新于 {summary.updated_at:%Y-%m-%d %H:%M}"
+        )
+    return 0
+
+
+def command_kb_show(settings: Settings, args: argparse.Namespace) -> int:
+    matcher = prepare_matcher(settings)
+    entries = [
+        e
+        for e in matcher.entries
+        if e.clause.id == args.clause and args.doc in (None, e.document_key)
+    ]
+    if not entries:
+        sys.stderr.write(f"没有条款 {args.clause}\n")
+        return EXIT_BAD_INPUT
+    for entry in entries:
+        clause = entry.clause
+        print(f"{citation(entry.short_title, clause.id)}  [{entry.document_key}]")
+        print(f"{clause_label(clause.id)} {clause.title}  ({clause.kind}, parent {clause.parent})")
+        if clause.departments:
+            print("牵头部门：" + "、".join(clause.departments))
+        print(clause.text)
+        if entry.curated is not None:
+            print("\n通俗解释：")
+            for key, value in asdict(entry.curated).items():
+                print(f"  {key}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policybot", description="天津农民工政策问答机器人")
+    parser.add_argument("--config", type=Path, help="config.toml 路径（默认 ./config.toml）")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="启动机器人（有 TELEGRAM_BOT_TOKEN 时接 Telegram，否则终端聊天）")
+    run.add_argument("--webhook", metavar="URL", help="用 webhook 而不是长轮询")
+    run.set_defaults(handler=command_run)
+
+    commands.add_parser("chat", help="在终端里聊天").set_defaults(handler=command_chat)
+
+    ask = commands.add_parser("ask", help="问一个问题；'-' 从标准输入逐行读")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true")
+    ask.set_defaults(handler=command_ask)
+
+    evaluation = commands.add_parser("eval", help="用问题集评测匹配")
+    evaluation.add_argument("file")
+    evaluation.add_argument("--json", action="store_true")
+    evaluation.add_argument("--baseline", choices=["bm25"])
+    evaluation.set_defaults(handler=command_eval)
+
+    kb = commands.add_parser("kb", help="知识库").add_subparsers(dest="kb_command", required=True)
+    parse = kb.add_parser("parse", help="解析政策文本")
+    parse.add_argument("file")
+    parse.add_argument("--json", action="store_true")
+    parse.set_defaults(handler=command_kb_parse)
+    kb_import = kb.add_parser("import", help="导入政策文本（可重复执行）")
+    kb_import.add_argument("file")
+    kb_import.set_defaults(handler=command_kb_import)
+    kb.add_parser("list", help="列出已导入的文件").set_defaults(handler=command_kb_list)
+    show = kb.add_parser("show", help="显示一条条款，例如 2.3.3")
+    show.add_argument("clause")
+    show.add_argument("--doc", help="文件 key（有多个文件时）")
+    show.set_defaults(handler=command_kb_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as error:
+        sys.stderr.write(f"{error}\n")
+        return EXIT_BAD_CONFIG
+    configure_logging(settings.logging.level, as_json=settings.logging.json)
+    handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+    try:
+        return handler(settings, args)
+    except (ParseError, CurationError) as error:
+        sys.stderr.write(f"{error}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

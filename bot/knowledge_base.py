@@ -1,0 +1,69 @@
+"""The knowledge base as the bot runs it: policy files imported into storage, the matcher built from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.repositories.documents import ImportOutcome, import_document, load_knowledge
+from knowledge.curation import Curation, load_curation
+from knowledge.document import Document
+from knowledge.lexicon import bundled_data_path, load_lexicon
+from knowledge.match import Matcher
+from knowledge.parser import parse_file
+
+BUNDLED_PLAN = "tianjin-2023-county-migrant-plan.txt"
+CURATION_SUFFIX = ".curated.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    document: Document
+    curated: int
+    outcome: ImportOutcome
+
+
+def curation_path_for(source: Path) -> Path | None:
+    """The reviewed curated file for a source: beside it, else the bundled one of the same name."""
+    for candidate in (
+        source.with_name(source.stem + CURATION_SUFFIX),
+        bundled_data_path(source.stem + CURATION_SUFFIX),
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_source(source: Path) -> tuple[Document, Curation | None]:
+    """Parse a policy file and validate its curated layer (ParseError / CurationError on bad input)."""
+    document = parse_file(source)
+    curation_path = curation_path_for(source)
+    curation = load_curation(curation_path, document) if curation_path else None
+    return document, curation
+
+
+def import_source(source: Path, *, session: Session) -> ImportReport:
+    document, curation = read_source(source)
+    outcome = import_document(document, curation, session=session)
+    session.commit()
+    curated = len(curation.clauses) if curation else 0
+    return ImportReport(document, curated, outcome)
+
+
+def import_startup_sources(engine: Engine, extra_sources: list[Path]) -> list[ImportReport]:
+    """The bundled plan (first start, or a newer bundled text) and any configured sources."""
+    with Session(engine) as session:
+        return [
+            import_source(source, session=session)
+            for source in [bundled_data_path(BUNDLED_PLAN), *extra_sources]
+        ]
+
+
+def build_matcher(engine: Engine) -> Matcher:
+    """The index over everything imported; built once per process."""
+    with Session(engine) as session:
+        knowledge = load_knowledge(session=session)
+    return Matcher(knowledge, load_lexicon())

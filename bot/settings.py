@@ -1,0 +1,280 @@
+"""The bot's settings: defaults < config.toml < environment < keyword overrides, validated once.
+
+`load_settings()` is called once by the entry point and the resulting `Settings` is passed down;
+nothing reads the environment or the file anywhere else. Any mistake — a typo'd key, a value out of
+range, a broken TOML file — becomes one `SettingsError` whose message names the key as the operator
+writes it (`database.url`, `POLICYBOT_DATABASE__URL`), so a bad config stops the process at start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from pydantic_settings import SettingsError as SourceParseError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "POLICYBOT_"
+ENV_NESTED_DELIMITER = "__"
+CONFIG_PATH_ENV = "POLICYBOT_CONFIG"
+DEFAULT_CONFIG_FILE = Path("config.toml")
+PLAIN_TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+# Keys whose values must never be echoed back in an error message.
+SECRET_KEYS = frozenset(
+    {"database.url", "telegram.token", "telegram.webhook_secret", "privacy.user_key_secret"}
+)
+# Telegram's rule for the X-Telegram-Bot-Api-Secret-Token header.
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message is written for the operator."""
+
+
+class Section(BaseModel):
+    """A `[section]` of config.toml: unknown keys are errors, values never change after start."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite:///data/policybot.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _is_supported_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as error:
+            raise ValueError(f"not a valid SQLAlchemy database URL ({error})") from None
+        if url.get_backend_name() not in SUPPORTED_DATABASES:
+            raise ValueError(
+                f"unsupported database '{url.get_backend_name()}'; use sqlite or postgresql"
+            )
+        return value
+
+
+class TelegramSettings(Section):
+    # Also read from the plain TELEGRAM_BOT_TOKEN variable (see PlainTelegramTokenSource).
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    username: str = ""
+    admin_user_ids: list[int] = []
+    webhook_secret: SecretStr | None = None
+    # 0 is legal: Telegram then answers getUpdates at once (short polling).
+    poll_timeout: float = Field(default=10, ge=0)
+    connect_timeout: float = Field(default=5, gt=0)
+    read_timeout: float = Field(default=10, gt=0)
+
+    @field_validator("token", "webhook_secret")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # `TELEGRAM_BOT_TOKEN=` in a shell or compose file means "no token", not an empty one.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _is_valid_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("base_url", "base_file_url")
+    @classmethod
+    def _is_http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// or http://")
+        return value
+
+
+class LegalAidSettings(Section):
+    staff_chat_id: int | None = None
+    staff_user_ids: list[int] = []
+
+
+class PrivacySettings(Section):
+    question_retention_days: int = Field(default=90, ge=1, le=3650)
+    case_retention_days: int = Field(default=365, ge=1, le=3650)
+    # HMAC key for user keys; when unset the app keeps a generated one in the database.
+    user_key_secret: SecretStr | None = None
+
+
+class LoggingSettings(Section):
+    level: LogLevel = "INFO"
+    # `json` is the key operators write; the attribute can't be `json` (BaseModel.json exists).
+    as_json: bool = Field(default=False, alias="json")
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class KnowledgeSettings(Section):
+    # Relative paths resolve against the current directory; a missing file stops the start.
+    extra_sources: list[FilePath] = []
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be configured with; build it with `load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    legal_aid: LegalAidSettings = LegalAidSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    logging: LoggingSettings = LoggingSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first. No .env file and no secrets dir: the environment is enough.
+        return (
+            init_settings,
+            env_settings,
+            PlainTelegramTokenSource(settings_cls),
+            TomlConfigSettingsSource(settings_cls),
+        )
+
+
+class PlainTelegramTokenSource(PydanticBaseSettingsSource):
+    """`TELEGRAM_BOT_TOKEN`, the name BotFather guides and hosting platforms use."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        # Only __call__ is used; this source provides one nested value, not whole fields.
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        token = os.environ.get(PLAIN_TOKEN_ENV, "")
+        return {"telegram": {"token": token}} if token.strip() else {}
+
+
+def env_var_for(key: str) -> str:
+    """The environment variable that sets a dotted key: `database.url` → POLICYBOT_DATABASE__URL."""
+    return ENV_PREFIX + key.replace(".", ENV_NESTED_DELIMITER).upper()
+
+
+def default_config_path() -> Path | None:
+    """$POLICYBOT_CONFIG if set, else ./config.toml if it exists, else None (defaults only)."""
+    configured = os.environ.get(CONFIG_PATH_ENV, "").strip()
+    if configured:
+        return Path(configured)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings:
+    """Read, merge and validate the settings once; every problem becomes a SettingsError.
+
+    `overrides` are whole sections as keyword arguments, e.g. `database={"url": "sqlite://"}`;
+    they win over the environment, which wins over the TOML file, which wins over the defaults.
+    """
+    path = config_path if config_path is not None else default_config_path()
+    if path is not None:
+        _check_readable_toml(path)
+    settings_class = _settings_class_reading(path)
+    try:
+        loaded = settings_class(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error, config_path=path)) from None
+    except SourceParseError as error:
+        # pydantic-settings could not decode an environment value (e.g. a list that isn't JSON).
+        raise SettingsError(f"配置错误：环境变量无法解析：{error}") from None
+    # Hand back a plain Settings, not the per-call subclass, so it pickles and prints plainly.
+    return Settings.model_construct(
+        _fields_set=loaded.model_fields_set,
+        **{name: getattr(loaded, name) for name in Settings.model_fields},
+    )
+
+
+def _settings_class_reading(path: Path | None) -> type[Settings]:
+    # TomlConfigSettingsSource takes its path from model_config, so each path gets a subclass.
+    if path is None:
+        return Settings
+
+    class SettingsFromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    return SettingsFromFile
+
+
+def _check_readable_toml(path: Path) -> None:
+    # pydantic-settings skips a missing file silently; a path the operator gave must exist.
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"配置错误：找不到配置文件 {path}（config file not found）") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"配置错误：无法读取配置文件 {path}：{error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"配置错误：配置文件 {path} 不是有效的 TOML：{error}") from None
+
+
+def describe_validation_error(error: ValidationError, *, config_path: Path | None = None) -> str:
+    """One line per problem, naming the key as written in config.toml and in the environment."""
+    lines = [_describe_problem(problem) for problem in error.errors()]
+    if config_path is not None:
+        lines.append(f"（配置文件：{config_path}）")
+    return "\n".join(lines)
+
+
+def _describe_problem(problem: ErrorDetails) -> str:
+    key = _dotted_key(problem["loc"])
+    field_key = ".".join(str(part) for part in problem["loc"] if isinstance(part, str))
+    env_names = env_var_for(field_key)
+    if field_key == "telegram.token":
+        env_names += f" 或 {PLAIN_TOKEN_ENV}"
+    reason = problem["msg"]
+    if problem["type"] == "extra_forbidden":
+        reason = f"unknown key ({reason})"
+    elif field_key not in SECRET_KEYS and isinstance(problem["input"], str | int | float | bool):
+        reason = f"{reason} (got {problem['input']!r})"
+    return f"配置错误：{key or '(settings)'}（环境变量 {env_names}）：{reason}"
+
+
+def _dotted_key(loc: tuple[int | str, ...]) -> str:
+    # ("legal_aid", "staff_user_ids", 0) → legal_aid.staff_user_ids[0]
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else part)
+    return key

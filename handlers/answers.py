@@ -1,0 +1,135 @@
+"""From the engine's decision to what a worker reads: short, cited, honest about what is missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from handlers import texts
+from handlers.messages import Choice, Reply, Source
+from knowledge.citation import citation, clause_label
+from knowledge.index import IndexedClause
+from knowledge.match import FallbackReason, MatchResult, Verdict
+
+# The first screen of an answer; details are one button away.
+SHORT_ANSWER_LIMIT = 300
+# A clause without a curated explanation shows this much of its own text.
+RAW_EXCERPT_CHARS = 150
+# Other clauses worth a button: this share of the best score.
+RELATED_RATIO = 0.6
+MAX_SOURCES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The answer to one question, as every channel and the CLI see it."""
+
+    text: str
+    topic: str | None
+    sources: tuple[Source, ...]
+    handoff: bool
+    fallback: bool
+    choices: tuple[Choice, ...] = ()
+
+    @property
+    def reply(self) -> Reply:
+        return Reply(self.text, self.choices, self.sources)
+
+
+def clause_payload(action: str, entry: IndexedClause) -> str:
+    """`full:doc:2.3.3` — short enough for Telegram's 64-byte callback data."""
+    return f"{action}:{entry.document_key}:{entry.clause.id}"
+
+
+def source_of(entry: IndexedClause, score: float) -> Source:
+    return Source(
+        document=entry.document_key,
+        clause=entry.clause.id,
+        title=entry.title,
+        score=score,
+        citation=citation(entry.short_title, entry.clause.id),
+    )
+
+
+def explain(
+    entry: IndexedClause, *, asks_figure: bool = False, limit: int = SHORT_ANSWER_LIMIT
+) -> str:
+    """The plain explanation of one clause with its citation, within the short-answer limit."""
+    cite = citation(entry.short_title, entry.clause.id)
+    curated = entry.curated
+    if curated is None:
+        excerpt = entry.clause.text
+        if len(excerpt) > RAW_EXCERPT_CHARS:
+            excerpt = excerpt[:RAW_EXCERPT_CHARS] + "…"
+        return f"{entry.title}\n{excerpt}\n{cite}"
+    hotlines = "、".join(texts.HOTLINE_NAMES[h] for h in curated.hotlines)
+    ask = texts.ASK_PREFIX + curated.ask + (f"，或打{hotlines}" if hotlines else "")
+    lines = [f"【{curated.title}】{curated.summary}"]
+    if asks_figure and curated.no_figure:
+        lines.append(curated.no_figure)
+    next_steps = texts.NEXT_STEPS_PREFIX + curated.next_steps
+    lines += [next_steps, ask, cite]
+    # Drop the least essential lines until the answer fits one phone screen.
+    for optional in (ask, curated.no_figure, next_steps):
+        if len("\n".join(lines)) <= limit:
+            break
+        if optional in lines:
+            lines.remove(optional)
+    return "\n".join(lines)
+
+
+def full_text(entry: IndexedClause) -> str:
+    header = texts.FULL_TEXT_HEADER.format(
+        short_title=entry.short_title, label=clause_label(entry.clause.id)
+    )
+    return f"{header}\n{entry.clause.text}"
+
+
+def _fallback_text(result: MatchResult) -> str:
+    if result.fallback_reason == FallbackReason.OTHER_REGION:
+        return texts.FALLBACK_OTHER_REGION.format(region=result.other_region)
+    if result.fallback_reason == FallbackReason.OFF_TOPIC:
+        return texts.FALLBACK_OFF_TOPIC
+    if result.fallback_reason == FallbackReason.EMPTY:
+        return texts.EMPTY_HINT
+    return texts.FALLBACK_NO_MATCH
+
+
+def menu_choice() -> Choice:
+    return Choice(texts.MENU_LABEL, "menu")
+
+
+def legal_aid_choice() -> Choice:
+    return Choice(texts.LEGAL_AID_LABEL, "legal")
+
+
+def compose_answer(result: MatchResult) -> Answer:
+    """The worker-facing answer for an engine result (Simplified; channels convert on the way out)."""
+    if result.verdict == Verdict.FALLBACK or result.best is None:
+        text = _fallback_text(result)
+        choices = [menu_choice()]
+        if result.handoff:
+            text += "\n" + texts.HANDOFF_OFFER
+            choices.insert(0, legal_aid_choice())
+        return Answer(text, None, (), result.handoff, True, tuple(choices))
+    best = result.best
+    reserved = len(texts.HANDOFF_OFFER) + 2 if result.handoff else 0
+    reserved += len(texts.AMBIGUOUS_PREFIX) + 1 if result.verdict == Verdict.AMBIGUOUS else 0
+    body = explain(
+        best.entry, asks_figure=result.asks_figure, limit=SHORT_ANSWER_LIMIT - reserved
+    )
+    choices = [Choice(texts.VIEW_FULL_TEXT, clause_payload("full", best.entry))]
+    others = [
+        ranked
+        for ranked in result.ranked[1:MAX_SOURCES]
+        if ranked.score >= RELATED_RATIO * best.score
+    ]
+    if result.verdict == Verdict.AMBIGUOUS:
+        body = f"{texts.AMBIGUOUS_PREFIX}\n{body}"
+    for ranked in others:
+        prefix = texts.ALSO_MAYBE if result.verdict == Verdict.AMBIGUOUS else texts.RELATED
+        choices.append(Choice(f"{prefix}{ranked.entry.title}", clause_payload("ans", ranked.entry)))
+    if result.handoff:
+        body = f"{texts.HANDOFF_OFFER}\n\n{body}"
+        choices.insert(0, legal_aid_choice())
+    sources = tuple(source_of(r.entry, r.score) for r in result.ranked[:MAX_SOURCES])
+    return Answer(body, best.entry.topic, sources, result.handoff, False, tuple(choices))

@@ -1,0 +1,81 @@
+"""The neutral message types every channel speaks: one message in, replies out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    UNSUPPORTED = "unsupported"  # stickers, photos, voice without text, locations, files
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """What a person sent, whatever the channel: typed text or the payload of a pressed button."""
+
+    user_key: str
+    channel: str
+    kind: MessageKind = MessageKind.TEXT
+    text: str = ""
+    message_id: str | None = None
+
+    @classmethod
+    def typed(cls, user_key: str, channel: str, text: str, message_id: str | None = None) -> IncomingMessage:
+        return cls(user_key, channel, MessageKind.TEXT, text, message_id)
+
+    @classmethod
+    def pressed(cls, user_key: str, channel: str, payload: str, message_id: str | None = None) -> IncomingMessage:
+        return cls(user_key, channel, MessageKind.CHOICE, payload, message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button (or a numbered line where a channel has no buttons); `payload` ≤ 64 bytes."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A clause an answer rests on."""
+
+    document: str
+    clause: str
+    title: str
+    score: float
+    citation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message back to the person."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    sources: tuple[Source, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRecord:
+    """What a channel may store about an answered question: numbers, never the text."""
+
+    clause: str | None
+    document: str | None
+    score: float
+    topic: str | None
+    fallback: bool
+    handoff: bool
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The dialogue's response to one message."""
+
+    replies: tuple[Reply, ...]
+    question: QuestionRecord | None = None
+    notes: dict[str, str] = field(default_factory=dict)

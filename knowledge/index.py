@@ -1,0 +1,132 @@
+"""The clause index: every clause's features and BM25 weights, computed once at start-up.
+
+Each clause is read through several fields — the plan's own text, the curated title, summary and
+next steps, and the words workers use for it — each with a weight. Per-feature BM25 weights are
+precomputed into postings, so scoring a question is a few dictionary look-ups and additions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from knowledge.curation import CuratedClause, Curation, Topic
+from knowledge.document import Clause, Document
+from knowledge.tokenizer import Tokenizer
+
+# How much a field says about what a clause is for: workers' words and titles most, next steps least.
+FIELD_WEIGHTS: Mapping[str, float] = {
+    "phrases": 2.0,
+    "title": 2.0,
+    "summary": 1.0,
+    "text": 1.0,
+    "next_steps": 0.3,
+}
+BM25_K1 = 1.2
+BM25_B = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedClause:
+    """A clause with what the index knows about it."""
+
+    document_key: str
+    short_title: str
+    clause: Clause
+    curated: CuratedClause | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.document_key, self.clause.id)
+
+    @property
+    def title(self) -> str:
+        return self.curated.title if self.curated else self.clause.title
+
+    @property
+    def topic(self) -> Topic | None:
+        return self.curated.topic if self.curated else None
+
+    @property
+    def is_item(self) -> bool:
+        return self.clause.kind in ("item", "article")
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    entry: int
+    weight: float
+
+
+def clause_fields(entry: IndexedClause) -> dict[str, str]:
+    """The texts of a clause the index reads, by field name."""
+    fields = {"text": entry.clause.text, "title": entry.clause.title}
+    if entry.curated is not None:
+        curated = entry.curated
+        fields["title"] = f"{entry.clause.title} {curated.title}"
+        fields["summary"] = curated.summary
+        fields["next_steps"] = curated.next_steps
+        fields["phrases"] = " ".join(curated.phrases)
+    return fields
+
+
+class ClauseIndex:
+    """Postings from feature to (clause, BM25 weight), and the clauses themselves."""
+
+    def __init__(self, entries: Sequence[IndexedClause], tokenizer: Tokenizer) -> None:
+        self.entries: tuple[IndexedClause, ...] = tuple(entries)
+        self.positions: dict[tuple[str, str], int] = {
+            entry.key: position for position, entry in enumerate(self.entries)
+        }
+        weighted_counts = [self._weighted_counts(entry, tokenizer) for entry in self.entries]
+        lengths = [sum(counts.values()) for counts in weighted_counts]
+        average_length = sum(lengths) / max(len(lengths), 1)
+        document_frequency: Counter[str] = Counter()
+        for counts in weighted_counts:
+            document_frequency.update(counts.keys())
+        total = len(self.entries)
+        self.idf: dict[str, float] = {
+            feature: math.log(1 + (total - df + 0.5) / (df + 0.5))
+            for feature, df in document_frequency.items()
+        }
+        postings: defaultdict[str, list[Posting]] = defaultdict(list)
+        for position, counts in enumerate(weighted_counts):
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[position] / average_length)
+            for feature, tf in counts.items():
+                weight = self.idf[feature] * tf * (BM25_K1 + 1) / (tf + norm)
+                postings[feature].append(Posting(position, weight))
+        self.postings: dict[str, tuple[Posting, ...]] = {
+            feature: tuple(items) for feature, items in postings.items()
+        }
+
+    @staticmethod
+    def _weighted_counts(entry: IndexedClause, tokenizer: Tokenizer) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for field, text in clause_fields(entry).items():
+            weight = FIELD_WEIGHTS[field]
+            for feature in tokenizer.features(text.lower()):
+                counts[feature] += weight
+        return counts
+
+    def score(self, features: Mapping[str, float]) -> list[float]:
+        """BM25 score of every clause for weighted query features."""
+        scores = [0.0] * len(self.entries)
+        for feature, query_weight in features.items():
+            for posting in self.postings.get(feature, ()):
+                scores[posting.entry] += query_weight * posting.weight
+        return scores
+
+
+def indexed_clauses(
+    knowledge: Iterable[tuple[Document, Curation | None]],
+) -> list[IndexedClause]:
+    """Every clause of every document, paired with its curated entry where one exists."""
+    entries: list[IndexedClause] = []
+    for document, curation in knowledge:
+        short_title = curation.short_title if curation else document.title
+        for clause in document.clauses:
+            curated = curation.clauses.get(clause.id) if curation else None
+            entries.append(IndexedClause(document.key, short_title, clause, curated))
+    return entries

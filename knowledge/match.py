@@ -1,0 +1,209 @@
+"""The answer engine: a worker's question → the clauses that answer it, ranked, with a decision.
+
+normalize → correct sound-alike typos → tokenise and expand synonyms → score (BM25 over the
+clause fields, rapidfuzz for typo-tolerant phrase spotting) → decide (answer, two close
+candidates, or an honest fallback) and flag a handoff when someone describes their own dispute.
+Everything expensive happens in `Matcher.__init__`; `match` does no I/O and logs nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rapidfuzz import fuzz, process
+
+from knowledge.curation import Curation, Topic
+from knowledge.document import Document
+from knowledge.handoff import is_handoff
+from knowledge.index import ClauseIndex, IndexedClause, indexed_clauses
+from knowledge.lexicon import Lexicon
+from knowledge.normalizer import Normalizer, ScriptConverter
+from knowledge.phonetic import PhoneticCorrector
+from knowledge.scope import check_scope
+from knowledge.tokenizer import Tokenizer
+
+WORD_WEIGHT = 1.0
+BIGRAM_WEIGHT = 0.4
+SYNONYM_WEIGHT = 1.0
+FUZZY_PHRASE_WEIGHT = 0.8
+FUZZY_PHRASE_CUTOFF = 75.0
+FUZZY_PHRASE_MIN_CHARS = 4
+# Below this the best clause shares too little with the question to be its answer.
+MIN_ANSWER_SCORE = 4.0
+# Everyday-topic words (weather, tickets) must be outweighed by a clearly policy question.
+MIN_OFF_TOPIC_ANSWER_SCORE = 10.0
+# A heading with children answers only questions that ask for an overview.
+HEADING_FACTOR = 0.55
+OVERVIEW_FACTOR = 1.6
+# Two clauses this close are offered both.
+AMBIGUITY_RATIO = 0.9
+MAX_RANKED = 5
+
+_OVERVIEW = re.compile(
+    r"总结|概括|归纳|总的来说|整体|全部|主要内容|都有(什么|哪些)(措施|政策|内容|任务|服务|办法|帮助|支持)|"
+    r"(哪些|什么)(措施|举措)|有(什么|哪些)(措施|举措)"
+)
+_ASKS_FIGURE = re.compile(
+    r"多少|几[个天月年分号点]|怎么算|咋算|如何计算|标准|额度|金额|租金|多少钱|贵不贵|便宜|"
+    r"什么时候|啥时候|哪天|日期|时间|条件|要求|材料|分数|积分|points|多久"
+)
+
+
+class Verdict(StrEnum):
+    ANSWER = "answer"
+    AMBIGUOUS = "ambiguous"
+    FALLBACK = "fallback"
+
+
+class FallbackReason(StrEnum):
+    EMPTY = "empty"
+    NO_MATCH = "no_match"
+    OFF_TOPIC = "off_topic"
+    OTHER_REGION = "other_region"
+
+
+@dataclass(frozen=True, slots=True)
+class RankedClause:
+    entry: IndexedClause
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """The engine's decision for one question."""
+
+    verdict: Verdict
+    ranked: tuple[RankedClause, ...] = ()
+    handoff: bool = False
+    is_traditional: bool = False
+    asks_figure: bool = False
+    fallback_reason: FallbackReason | None = None
+    other_region: str | None = None
+    features: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def best(self) -> RankedClause | None:
+        return self.ranked[0] if self.ranked and self.verdict != Verdict.FALLBACK else None
+
+    @property
+    def topic(self) -> Topic | None:
+        best = self.best
+        return best.entry.topic if best else None
+
+
+class Matcher:
+    """Built once at start-up from the knowledge base and the lexicon; `match` is the hot path."""
+
+    def __init__(
+        self, knowledge: Iterable[tuple[Document, Curation | None]], lexicon: Lexicon
+    ) -> None:
+        entries = indexed_clauses(knowledge)
+        phrases = {
+            phrase.lower()
+            for entry in entries
+            if entry.curated is not None
+            for phrase in entry.curated.phrases
+        }
+        vocabulary = set(lexicon.synonyms) | set(lexicon.synonyms.values()) | phrases
+        self.converter = ScriptConverter()
+        self._normalizer = Normalizer(self.converter)
+        self._tokenizer = Tokenizer(
+            [*lexicon.user_words, *((word, 2000) for word in sorted(vocabulary) if len(word) >= 2)]
+        )
+        self._corrector = PhoneticCorrector(
+            vocabulary, common_words=self._tokenizer.word_frequencies
+        )
+        self._synonyms = dict(lexicon.synonyms)
+        self._synonym_pattern = re.compile(
+            "|".join(re.escape(v) for v in sorted(self._synonyms, key=len, reverse=True))
+            or r"(?!x)x"
+        )
+        self._fuzzy_phrases = sorted(p for p in phrases if len(p) >= FUZZY_PHRASE_MIN_CHARS)
+        self._expansions = {
+            term: tuple(self._tokenizer.features(term))
+            for term in {*self._synonyms.values(), *self._fuzzy_phrases}
+        }
+        self.index = ClauseIndex(entries, self._tokenizer)
+        self._parents = {
+            (entry.document_key, entry.clause.parent)
+            for entry in entries
+            if entry.clause.parent is not None
+        }
+
+    @property
+    def entries(self) -> tuple[IndexedClause, ...]:
+        return self.index.entries
+
+    def entry(self, document_key: str, clause_id: str) -> IndexedClause | None:
+        position = self.index.positions.get((document_key, clause_id))
+        return None if position is None else self.index.entries[position]
+
+    def query_features(self, text: str) -> dict[str, float]:
+        """Weighted features of a normalised, corrected question."""
+        features: dict[str, float] = {}
+        for feature in self._tokenizer.features(text):
+            weight = BIGRAM_WEIGHT if feature.startswith("#") else WORD_WEIGHT
+            features[feature] = max(features.get(feature, 0.0), weight)
+        for match in self._synonym_pattern.finditer(text):
+            for feature in self._expansions.get(self._synonyms[match.group(0)], ()):
+                if not feature.startswith("#"):
+                    features[feature] = max(features.get(feature, 0.0), SYNONYM_WEIGHT)
+        for phrase, _score, _ in process.extract_iter(
+            text, self._fuzzy_phrases, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_PHRASE_CUTOFF
+        ):
+            for feature in self._expansions[phrase]:
+                if not feature.startswith("#"):
+                    features[feature] = max(features.get(feature, 0.0), FUZZY_PHRASE_WEIGHT)
+        return features
+
+    def match(self, question: str) -> MatchResult:
+        normalized = self._normalizer.normalize(question)
+        text = self._corrector.correct(normalized.text)
+        if not re.search(r"[\u4e00-\u9fffa-z0-9]", text):
+            return MatchResult(
+                Verdict.FALLBACK,
+                is_traditional=normalized.is_traditional,
+                fallback_reason=FallbackReason.EMPTY,
+            )
+        features = self.query_features(text)
+        scores = self.index.score(features)
+        factor_for_headings = OVERVIEW_FACTOR if _OVERVIEW.search(text) else HEADING_FACTOR
+        for position, entry in enumerate(self.index.entries):
+            if entry.key in self._parents:
+                scores[position] *= factor_for_headings
+        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[:MAX_RANKED]
+        ranked = tuple(
+            RankedClause(self.index.entries[i], round(scores[i], 3)) for i in order if scores[i] > 0
+        )
+        handoff = is_handoff(text)
+        scope = check_scope(text)
+        best_score = ranked[0].score if ranked else 0.0
+        reason: FallbackReason | None = None
+        if scope.other_region is not None:
+            reason = FallbackReason.OTHER_REGION
+        elif scope.is_off_topic and best_score < MIN_OFF_TOPIC_ANSWER_SCORE and not handoff:
+            reason = FallbackReason.OFF_TOPIC
+        elif best_score < MIN_ANSWER_SCORE and not handoff:
+            reason = FallbackReason.NO_MATCH
+        if reason is not None or not ranked:
+            return MatchResult(
+                Verdict.FALLBACK,
+                ranked=ranked,
+                handoff=handoff and reason in (None, FallbackReason.NO_MATCH),
+                is_traditional=normalized.is_traditional,
+                fallback_reason=reason or FallbackReason.NO_MATCH,
+                other_region=scope.other_region,
+                features=tuple(features),
+            )
+        is_close = len(ranked) > 1 and ranked[1].score >= AMBIGUITY_RATIO * ranked[0].score
+        return MatchResult(
+            Verdict.AMBIGUOUS if is_close else Verdict.ANSWER,
+            ranked=ranked,
+            handoff=handoff,
+            is_traditional=normalized.is_traditional,
+            asks_figure=bool(_ASKS_FIGURE.search(text)),
+            features=tuple(features),
+        )

@@ -1,0 +1,118 @@
+"""Sound-alike correction: phone keyboards type by pinyin, so typos are homophones (工商→工伤).
+
+The vocabulary (the lexicon's terms and the curated phrases) is indexed by toneless pinyin when the
+index is built; a question's windows are looked up by the same key. A window is replaced only when
+it shares at least one character with the term and differs in at most half of them, so a real word
+that happens to sound like a term is left alone. Runs of Latin letters are read as pinyin too
+(`luohu` → 落户).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+from pypinyin.constants import PINYIN_DICT
+from pypinyin.style import convert
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN_RUN = re.compile(r"[a-z]+(?: [a-z]+)*")
+MAX_TERM_CHARS = 6
+COMMON_WORD_FREQUENCY = 100
+
+
+@lru_cache(maxsize=1)
+def pinyin_syllables() -> frozenset[str]:
+    """Every toneless syllable pypinyin knows (about 420)."""
+    readings = {reading for value in PINYIN_DICT.values() for reading in value.split(",")}
+    return frozenset(convert(reading, Style.NORMAL, strict=True) for reading in readings)
+
+
+def split_pinyin(letters: str, syllables: frozenset[str]) -> tuple[str, ...] | None:
+    """`luohu` → ("luo", "hu"); None unless the whole string is pinyin. Prefers fewer syllables."""
+    best: list[tuple[str, ...] | None] = [None] * (len(letters) + 1)
+    best[0] = ()
+    for end in range(1, len(letters) + 1):
+        for start in range(max(0, end - 6), end):
+            head = best[start]
+            if head is not None and letters[start:end] in syllables:
+                candidate = (*head, letters[start:end])
+                current = best[end]
+                if current is None or len(candidate) < len(current):
+                    best[end] = candidate
+    return best[len(letters)]
+
+
+class PhoneticCorrector:
+    """Replaces homophone typos and typed pinyin with the vocabulary's terms."""
+
+    def __init__(self, vocabulary: Iterable[str], *, common_words: Mapping[str, int]) -> None:
+        # A two-character window that is itself a common word (事业, 工商) was meant as typed.
+        self._common_words = common_words
+        self._syllables = pinyin_syllables()
+        self._terms_by_sound: dict[tuple[str, ...], list[str]] = {}
+        for term in sorted(set(vocabulary)):
+            if 2 <= len(term) <= MAX_TERM_CHARS and _CJK_RUN.fullmatch(term):
+                key = tuple(lazy_pinyin(term))
+                self._terms_by_sound.setdefault(key, []).append(term)
+
+    def correct(self, text: str) -> str:
+        """The text with sound-alike windows replaced by vocabulary terms."""
+        text = _LATIN_RUN.sub(self._latin_to_terms, text)
+        return _CJK_RUN.sub(self._correct_run, text)
+
+    def _latin_to_terms(self, match: re.Match[str]) -> str:
+        """Pinyin words (`luohu`, `luo hu`) inside a Latin run become terms; English stays."""
+        sounds: list[str] = []
+        for word in match.group(0).split(" "):
+            split = split_pinyin(word, self._syllables)
+            if split is None:  # an English word: keep the run as typed
+                return match.group(0)
+            sounds.extend(split)
+        pieces: list[str] = []
+        position = 0
+        while position < len(sounds):
+            for length in range(min(MAX_TERM_CHARS, len(sounds) - position), 1, -1):
+                terms = self._terms_by_sound.get(tuple(sounds[position : position + length]))
+                if terms:
+                    pieces.append(terms[0])
+                    position += length
+                    break
+            else:
+                pieces.append(sounds[position])
+                position += 1
+        return " ".join(pieces)
+
+    def _correct_run(self, match: re.Match[str]) -> str:
+        run = match.group(0)
+        if len(run) < 2:
+            return run
+        sounds = lazy_pinyin(run)
+        if len(sounds) != len(run):  # pypinyin could not read a character: leave the run alone
+            return run
+        pieces: list[str] = []
+        position = 0
+        while position < len(run):
+            replacement = self._best_term_at(run, sounds, position)
+            if replacement is None:
+                pieces.append(run[position])
+                position += 1
+            else:
+                pieces.append(replacement)
+                position += len(replacement)
+        return "".join(pieces)
+
+    def _best_term_at(self, run: str, sounds: list[str], position: int) -> str | None:
+        for length in range(min(MAX_TERM_CHARS, len(run) - position), 1, -1):
+            window = run[position : position + length]
+            for term in self._terms_by_sound.get(tuple(sounds[position : position + length]), ()):
+                if term == window:
+                    return term
+                if length == 2 and self._common_words.get(window, 0) >= COMMON_WORD_FREQUENCY:
+                    continue
+                differing = sum(1 for a, b in zip(term, window, strict=True) if a != b)
+                if differing < length and differing * 2 <= length:
+                    return term
+        return None

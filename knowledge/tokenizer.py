@@ -1,0 +1,52 @@
+"""jieba tokenisation with the domain's user dictionary, into the features the index scores."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+import jieba
+
+from knowledge.lexicon import STOPWORDS
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN_OR_DIGIT = re.compile(r"[a-z0-9]+")
+
+
+class Tokenizer:
+    """One private jieba instance (not jieba's global one), loaded once with the user dictionary."""
+
+    def __init__(self, user_words: Iterable[tuple[str, int]]) -> None:
+        # jieba announces its dictionary loading at INFO; it says nothing a worker's log needs.
+        logging.getLogger("jieba").setLevel(logging.WARNING)
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        for word, frequency in user_words:
+            self._jieba.add_word(word, freq=frequency)
+
+    def words(self, text: str) -> list[str]:
+        """Search-mode words (long words and their parts), stopwords and punctuation removed."""
+        return [
+            word
+            for word in self._jieba.cut_for_search(text)
+            if word not in STOPWORDS and (_CJK_RUN.fullmatch(word) or _LATIN_OR_DIGIT.fullmatch(word))
+        ]
+
+    def features(self, text: str) -> list[str]:
+        """Words plus CJK character bigrams: bigrams keep partial and mis-segmented words matchable."""
+        features = self.words(text)
+        for run in _CJK_RUN.findall(text):
+            features.extend(
+                "#" + run[i : i + 2]
+                for i in range(len(run) - 1)
+                if run[i] not in STOPWORDS or run[i + 1] not in STOPWORDS
+            )
+        return features
+
+    @property
+    def word_frequencies(self) -> dict[str, int]:
+        """jieba's dictionary frequencies, for telling a common word from a typo."""
+        frequencies: dict[str, int] = self._jieba.FREQ
+        return frequencies
