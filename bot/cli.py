@@ -23,7 +23,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.terminal import chat
 from handlers.dialogue import Dialogue
 from handlers.questions import answer_question
-from handlers.state import MemoryConversationStore
+from handlers.state import MemoryDialogueStore
 from knowledge.citation import citation, clause_label
 from knowledge.curation import CurationError
 from knowledge.document import Document, ParseError
@@ -108,7 +108,7 @@ def command_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def command_chat(settings: Settings, _args: argparse.Namespace) -> int:
     matcher = prepare_matcher(settings)
-    asyncio.run(chat(Dialogue(matcher, MemoryConversationStore())))
+    asyncio.run(chat(Dialogue(matcher, MemoryDialogueStore())))
     return 0
 
 

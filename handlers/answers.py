@@ -112,24 +112,28 @@ def compose_answer(result: MatchResult) -> Answer:
             choices.insert(0, legal_aid_choice())
         return Answer(text, None, (), result.handoff, True, tuple(choices))
     best = result.best
-    reserved = len(texts.HANDOFF_OFFER) + 2 if result.handoff else 0
-    reserved += len(texts.AMBIGUOUS_PREFIX) + 1 if result.verdict == Verdict.AMBIGUOUS else 0
-    body = explain(
-        best.entry, asks_figure=result.asks_figure, limit=SHORT_ANSWER_LIMIT - reserved
-    )
-    choices = [Choice(texts.VIEW_FULL_TEXT, clause_payload("full", best.entry))]
-    others = [
-        ranked
-        for ranked in result.ranked[1:MAX_SOURCES]
-        if ranked.score >= RELATED_RATIO * best.score
-    ]
-    if result.verdict == Verdict.AMBIGUOUS:
-        body = f"{texts.AMBIGUOUS_PREFIX}\n{body}"
-    for ranked in others:
-        prefix = texts.ALSO_MAYBE if result.verdict == Verdict.AMBIGUOUS else texts.RELATED
-        choices.append(Choice(f"{prefix}{ranked.entry.title}", clause_payload("ans", ranked.entry)))
+    lead = best.entry
+    rest = list(result.ranked[1:])
+    preface = ""
     if result.handoff:
-        body = f"{texts.HANDOFF_OFFER}\n\n{body}"
+        # Legal aid leads (its own cited line); the clause on the matter itself follows.
+        preface = f"{texts.HANDOFF_OFFER}\n{citation(lead.short_title, lead.clause.id)}\n\n"
+        matter = next((r for r in rest if r.score >= RELATED_RATIO * rest[0].score), None)
+        if matter is not None:
+            lead = matter.entry
+            rest = [r for r in rest if r is not matter]
+    elif result.verdict == Verdict.AMBIGUOUS:
+        preface = texts.AMBIGUOUS_PREFIX + "\n"
+    body = preface + explain(
+        lead, asks_figure=result.asks_figure, limit=SHORT_ANSWER_LIMIT - len(preface)
+    )
+    choices = [Choice(texts.VIEW_FULL_TEXT, clause_payload("full", lead))]
+    if result.handoff:
         choices.insert(0, legal_aid_choice())
+    top_score = max((r.score for r in result.ranked), default=0.0)
+    prefix = texts.ALSO_MAYBE if result.verdict == Verdict.AMBIGUOUS else texts.RELATED
+    for ranked in rest[: MAX_SOURCES - 1]:
+        if ranked.score >= RELATED_RATIO * top_score and ranked.entry is not lead:
+            choices.append(Choice(prefix + ranked.entry.title, clause_payload("ans", ranked.entry)))
     sources = tuple(source_of(r.entry, r.score) for r in result.ranked[:MAX_SOURCES])
-    return Answer(body, best.entry.topic, sources, result.handoff, False, tuple(choices))
+    return Answer(body, lead.topic, sources, result.handoff, False, tuple(choices))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -21,14 +21,19 @@ class IncomingMessage:
     kind: MessageKind = MessageKind.TEXT
     text: str = ""
     message_id: str | None = None
+    language: str | None = None
 
     @classmethod
-    def typed(cls, user_key: str, channel: str, text: str, message_id: str | None = None) -> IncomingMessage:
-        return cls(user_key, channel, MessageKind.TEXT, text, message_id)
+    def typed(
+        cls, user_key: str, channel: str, text: str, *, language: str | None = None
+    ) -> IncomingMessage:
+        return cls(user_key, channel, MessageKind.TEXT, text, language=language)
 
     @classmethod
-    def pressed(cls, user_key: str, channel: str, payload: str, message_id: str | None = None) -> IncomingMessage:
-        return cls(user_key, channel, MessageKind.CHOICE, payload, message_id)
+    def pressed(
+        cls, user_key: str, channel: str, payload: str, *, language: str | None = None
+    ) -> IncomingMessage:
+        return cls(user_key, channel, MessageKind.CHOICE, payload, language=language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +79,7 @@ class QuestionRecord:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """The dialogue's response to one message."""
+    """The dialogue's response to one message, and the numbers of the question it answered."""
 
     replies: tuple[Reply, ...]
     question: QuestionRecord | None = None
-    notes: dict[str, str] = field(default_factory=dict)

@@ -83,3 +83,8 @@ HOTLINE_NAMES: Mapping[str, str] = {
     "12348": "12348法律服务热线",
     "12345": "12345政务服务热线",
 }
+USEFUL_LABEL = "👍 有用"
+NOT_USEFUL_LABEL = "👎 没用"
+THANKS_USEFUL = "谢谢！有别的问题继续问我。"
+THANKS_NOT_USEFUL = "谢谢反馈，我们会改进。可以换个说法再问，或打12345政务服务热线。"
+FEEDBACK_GONE = "这条反馈已经过期了，谢谢你。"

@@ -24,7 +24,6 @@ STOPWORDS: frozenset[str] = frozenset(
     """.split()
 )
 
-_WORD = re.compile(r"[\u4e00-\u9fff]{2,}|[a-z][a-z0-9+#]*", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +32,8 @@ class Lexicon:
 
     synonyms: Mapping[str, str]
     user_words: tuple[tuple[str, int], ...]
+    # Regular expressions for what a word list can't enumerate (摔断了腿, 压伤了手 → 工伤).
+    patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
 
     @property
     def canonical_terms(self) -> frozenset[str]:
@@ -54,6 +55,23 @@ def parse_synonyms(data: Mapping[str, object]) -> dict[str, str]:
             if len(variant) >= 2:
                 mapping.setdefault(variant, canonical.lower())
     return mapping
+
+
+def parse_patterns(data: Mapping[str, object]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """`[patterns] canonical = [regex, ...]` → compiled (pattern, canonical) pairs."""
+    table = data.get("patterns", {})
+    if not isinstance(table, dict):
+        raise ValueError("synonyms: [patterns] must be a table")
+    patterns: list[tuple[re.Pattern[str], str]] = []
+    for canonical, expressions in table.items():
+        if not isinstance(expressions, list):
+            raise ValueError(f"synonyms: pattern '{canonical}' must map to a list of expressions")
+        for expression in expressions:
+            try:
+                patterns.append((re.compile(str(expression)), canonical.lower()))
+            except re.error as error:
+                raise ValueError(f"synonyms: bad pattern {expression!r}: {error}") from error
+    return tuple(patterns)
 
 
 def parse_user_dictionary(lines: Iterable[str]) -> tuple[tuple[str, int], ...]:
@@ -79,13 +97,12 @@ def load_lexicon(
     """The bundled lexicon unless other files are given."""
     synonyms_path = synonyms_path or bundled_data_path("synonyms.toml")
     user_dictionary_path = user_dictionary_path or bundled_data_path("userdict.txt")
-    synonyms = parse_synonyms(tomllib.loads(synonyms_path.read_text(encoding="utf-8")))
+    data = tomllib.loads(synonyms_path.read_text(encoding="utf-8"))
     user_words = parse_user_dictionary(
         user_dictionary_path.read_text(encoding="utf-8").splitlines()
     )
-    return Lexicon(synonyms=MappingProxyType(synonyms), user_words=user_words)
-
-
-def content_words(text: str) -> list[str]:
-    """Runs of CJK (2+) and Latin words: the candidates a phrase list is made of."""
-    return _WORD.findall(text)
+    return Lexicon(
+        synonyms=MappingProxyType(parse_synonyms(data)),
+        user_words=user_words,
+        patterns=parse_patterns(data),
+    )

@@ -9,7 +9,7 @@ Everything expensive happens in `Matcher.__init__`; `match` does no I/O and logs
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -29,18 +29,26 @@ WORD_WEIGHT = 1.0
 BIGRAM_WEIGHT = 0.4
 SYNONYM_WEIGHT = 1.0
 FUZZY_PHRASE_WEIGHT = 0.8
-FUZZY_PHRASE_CUTOFF = 75.0
-FUZZY_PHRASE_MIN_CHARS = 4
+# One wrong character in a five-character phrase scores 80 (Indel ratio); four-character phrases
+# are left to the sound-alike corrector, since one slip in four is as close as a different word.
+FUZZY_PHRASE_CUTOFF = 80.0
+FUZZY_PHRASE_MIN_CHARS = 5
 # Below this the best clause shares too little with the question to be its answer.
 MIN_ANSWER_SCORE = 4.0
 # Everyday-topic words (weather, tickets) must be outweighed by a clearly policy question.
 MIN_OFF_TOPIC_ANSWER_SCORE = 10.0
-# A heading with children answers only questions that ask for an overview.
+# A heading answers only questions that ask for an overview: per level of clauses below it,
+# its score is scaled by HEADING_FACTOR, or for an overview question by OVERVIEW_FACTOR.
 HEADING_FACTOR = 0.55
-OVERVIEW_FACTOR = 1.6
+OVERVIEW_FACTOR = (1.6, 1.0)
 # Two clauses this close are offered both.
 AMBIGUITY_RATIO = 0.9
 MAX_RANKED = 5
+# Lexicon words join jieba's dictionary at a modest frequency: known, but not glued over real words.
+VOCABULARY_WORD_FREQUENCY = 300
+# The plan's framing (notice, parts) yields to its operative clauses when both fit equally.
+FRAMING_FACTOR = 0.9
+_PLAN_ITSELF = re.compile(r"(这个|这份|这项|该|此|本|这)(实施)?(方案|政策|文件)")
 
 _OVERVIEW = re.compile(
     r"总结|概括|归纳|总的来说|整体|全部|主要内容|都有(什么|哪些)(措施|政策|内容|任务|服务|办法|帮助|支持)|"
@@ -94,6 +102,23 @@ class MatchResult:
         return best.entry.topic if best else None
 
 
+def heading_heights(entries: Sequence[IndexedClause]) -> dict[int, int]:
+    """Position → how many levels of clauses lie below it, for every clause that has children."""
+    children: dict[tuple[str, str | None], list[str]] = {}
+    for entry in entries:
+        children.setdefault((entry.document_key, entry.clause.parent), []).append(entry.clause.id)
+
+    def height(document_key: str, clause_id: str) -> int:
+        below = children.get((document_key, clause_id), [])
+        return 1 + max((height(document_key, child) for child in below), default=-1)
+
+    heights = {
+        position: height(entry.document_key, entry.clause.id)
+        for position, entry in enumerate(entries)
+    }
+    return {position: h for position, h in heights.items() if h > 0}
+
+
 class Matcher:
     """Built once at start-up from the knowledge base and the lexicon; `match` is the hot path."""
 
@@ -110,13 +135,19 @@ class Matcher:
         vocabulary = set(lexicon.synonyms) | set(lexicon.synonyms.values()) | phrases
         self.converter = ScriptConverter()
         self._normalizer = Normalizer(self.converter)
+        # Only reviewed terms join jieba's dictionary: a variant glued in as a word would cut
+        # through real words (农民工办 in 农民工办事); variants are found by the synonym pass.
+        canonical = sorted(set(lexicon.synonyms.values()))
         self._tokenizer = Tokenizer(
-            [*lexicon.user_words, *((word, 2000) for word in sorted(vocabulary) if len(word) >= 2)]
+            [*lexicon.user_words, *((term, VOCABULARY_WORD_FREQUENCY) for term in canonical)]
         )
         self._corrector = PhoneticCorrector(
-            vocabulary, common_words=self._tokenizer.word_frequencies
+            vocabulary,
+            common_words=self._tokenizer.word_frequencies,
+            segment=self._tokenizer.segment,
         )
         self._synonyms = dict(lexicon.synonyms)
+        self._patterns = lexicon.patterns
         self._synonym_pattern = re.compile(
             "|".join(re.escape(v) for v in sorted(self._synonyms, key=len, reverse=True))
             or r"(?!x)x"
@@ -124,14 +155,27 @@ class Matcher:
         self._fuzzy_phrases = sorted(p for p in phrases if len(p) >= FUZZY_PHRASE_MIN_CHARS)
         self._expansions = {
             term: tuple(self._tokenizer.features(term))
-            for term in {*self._synonyms.values(), *self._fuzzy_phrases}
+            for term in {
+                *self._synonyms.values(),
+                *self._fuzzy_phrases,
+                *(canonical for _, canonical in lexicon.patterns),
+            }
         }
         self.index = ClauseIndex(entries, self._tokenizer)
-        self._parents = {
-            (entry.document_key, entry.clause.parent)
-            for entry in entries
-            if entry.clause.parent is not None
-        }
+        self._heights = heading_heights(self.index.entries)
+        self._framing = [
+            position
+            for position, entry in enumerate(self.index.entries)
+            if entry.clause.kind in ("preamble", "part")
+        ]
+        self._legal_aid = next(
+            (
+                position
+                for position, entry in enumerate(self.index.entries)
+                if entry.topic == "legal_aid" and entry.is_item
+            ),
+            None,
+        )
 
     @property
     def entries(self) -> tuple[IndexedClause, ...]:
@@ -147,13 +191,25 @@ class Matcher:
         for feature in self._tokenizer.features(text):
             weight = BIGRAM_WEIGHT if feature.startswith("#") else WORD_WEIGHT
             features[feature] = max(features.get(feature, 0.0), weight)
+        edges = self._tokenizer.boundaries(text)
         for match in self._synonym_pattern.finditer(text):
+            if match.start() not in edges or match.end() not in edges:
+                continue  # 农民工办 inside 农民工办事 is not the office
             for feature in self._expansions.get(self._synonyms[match.group(0)], ()):
                 if not feature.startswith("#"):
                     features[feature] = max(features.get(feature, 0.0), SYNONYM_WEIGHT)
+        for pattern, canonical in self._patterns:
+            if pattern.search(text):
+                for feature in self._expansions[canonical]:
+                    if not feature.startswith("#"):
+                        features[feature] = max(features.get(feature, 0.0), SYNONYM_WEIGHT)
         for phrase, _score, _ in process.extract_iter(
             text, self._fuzzy_phrases, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_PHRASE_CUTOFF
         ):
+            alignment = fuzz.partial_ratio_alignment(phrase, text)
+            # A window cut short by the end of the question is a shared prefix, not a typo.
+            if alignment is None or alignment.dest_end - alignment.dest_start < len(phrase) - 1:
+                continue
             for feature in self._expansions[phrase]:
                 if not feature.startswith("#"):
                     features[feature] = max(features.get(feature, 0.0), FUZZY_PHRASE_WEIGHT)
@@ -168,19 +224,29 @@ class Matcher:
                 is_traditional=normalized.is_traditional,
                 fallback_reason=FallbackReason.EMPTY,
             )
-        features = self.query_features(text)
+        is_overview = bool(_OVERVIEW.search(text))
+        # "总结一下/有哪些措施/这个方案" say what kind of answer is wanted, not what it is about.
+        topical = _PLAN_ITSELF.sub(" ", text)
+        features = self.query_features(_OVERVIEW.sub(" ", topical) if is_overview else topical)
         scores = self.index.score(features)
-        factor_for_headings = OVERVIEW_FACTOR if _OVERVIEW.search(text) else HEADING_FACTOR
-        for position, entry in enumerate(self.index.entries):
-            if entry.key in self._parents:
-                scores[position] *= factor_for_headings
-        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[:MAX_RANKED]
-        ranked = tuple(
-            RankedClause(self.index.entries[i], round(scores[i], 3)) for i in order if scores[i] > 0
-        )
+        for position, height in self._heights.items():
+            if is_overview:
+                scores[position] *= OVERVIEW_FACTOR[min(height, len(OVERVIEW_FACTOR)) - 1]
+            else:
+                scores[position] *= HEADING_FACTOR**height
+        for position in self._framing:
+            scores[position] *= FRAMING_FACTOR
         handoff = is_handoff(text)
+        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+        organic = [i for i in order[:MAX_RANKED] if scores[i] > 0]
+        is_close = len(organic) > 1 and scores[organic[1]] >= AMBIGUITY_RATIO * scores[organic[0]]
+        best_score = scores[organic[0]] if organic else 0.0
+        if handoff and self._legal_aid is not None:
+            # Someone's own dispute is answered with legal aid first, then the clause on the matter.
+            organic = [self._legal_aid, *(i for i in organic if i != self._legal_aid)]
+            organic = organic[:MAX_RANKED]
+        ranked = tuple(RankedClause(self.index.entries[i], round(scores[i], 3)) for i in organic)
         scope = check_scope(text)
-        best_score = ranked[0].score if ranked else 0.0
         reason: FallbackReason | None = None
         if scope.other_region is not None:
             reason = FallbackReason.OTHER_REGION
@@ -198,9 +264,8 @@ class Matcher:
                 other_region=scope.other_region,
                 features=tuple(features),
             )
-        is_close = len(ranked) > 1 and ranked[1].score >= AMBIGUITY_RATIO * ranked[0].score
         return MatchResult(
-            Verdict.AMBIGUOUS if is_close else Verdict.ANSWER,
+            Verdict.AMBIGUOUS if is_close and not handoff else Verdict.ANSWER,
             ranked=ranked,
             handoff=handoff,
             is_traditional=normalized.is_traditional,

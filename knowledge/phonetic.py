@@ -10,7 +10,7 @@ that happens to sound like a term is left alone. Runs of Latin letters are read 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
@@ -48,9 +48,17 @@ def split_pinyin(letters: str, syllables: frozenset[str]) -> tuple[str, ...] | N
 class PhoneticCorrector:
     """Replaces homophone typos and typed pinyin with the vocabulary's terms."""
 
-    def __init__(self, vocabulary: Iterable[str], *, common_words: Mapping[str, int]) -> None:
-        # A two-character window that is itself a common word (事业, 工商) was meant as typed.
+    def __init__(
+        self,
+        vocabulary: Iterable[str],
+        *,
+        common_words: Mapping[str, int],
+        segment: Callable[[str], Iterable[tuple[str, int, int]]],
+    ) -> None:
+        # A window that is itself a common word (事业, 工商) was meant as typed, and so was one that
+        # would cut a common word in two (上半 in 上半年, 保障方 in 保障方面).
         self._common_words = common_words
+        self._segment = segment
         self._syllables = pinyin_syllables()
         self._terms_by_sound: dict[tuple[str, ...], list[str]] = {}
         for term in sorted(set(vocabulary)):
@@ -92,10 +100,15 @@ class PhoneticCorrector:
         sounds = lazy_pinyin(run)
         if len(sounds) != len(run):  # pypinyin could not read a character: leave the run alone
             return run
+        common_spans = [
+            (start, end)
+            for word, start, end in self._segment(run)
+            if end - start >= 2 and self._is_common(word)
+        ]
         pieces: list[str] = []
         position = 0
         while position < len(run):
-            replacement = self._best_term_at(run, sounds, position)
+            replacement = self._best_term_at(run, sounds, position, common_spans)
             if replacement is None:
                 pieces.append(run[position])
                 position += 1
@@ -104,13 +117,21 @@ class PhoneticCorrector:
                 position += len(replacement)
         return "".join(pieces)
 
-    def _best_term_at(self, run: str, sounds: list[str], position: int) -> str | None:
+    def _is_common(self, word: str) -> bool:
+        return self._common_words.get(word, 0) >= COMMON_WORD_FREQUENCY
+
+    def _best_term_at(
+        self, run: str, sounds: list[str], position: int, common_spans: list[tuple[int, int]]
+    ) -> str | None:
         for length in range(min(MAX_TERM_CHARS, len(run) - position), 1, -1):
             window = run[position : position + length]
+            end = position + length
+            if any(s < position < e or s < end < e for s, e in common_spans):
+                continue
             for term in self._terms_by_sound.get(tuple(sounds[position : position + length]), ()):
                 if term == window:
                     return term
-                if length == 2 and self._common_words.get(window, 0) >= COMMON_WORD_FREQUENCY:
+                if self._is_common(window):
                     continue
                 differing = sum(1 for a, b in zip(term, window, strict=True) if a != b)
                 if differing < length and differing * 2 <= length:

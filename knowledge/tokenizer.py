@@ -34,6 +34,18 @@ class Tokenizer:
             if word not in STOPWORDS and (_CJK_RUN.fullmatch(word) or _LATIN_OR_DIGIT.fullmatch(word))
         ]
 
+    def segment(self, text: str) -> list[tuple[str, int, int]]:
+        """jieba's default segmentation with offsets."""
+        return list(self._jieba.tokenize(text))
+
+    def boundaries(self, text: str) -> set[int]:
+        """Offsets where jieba's segmentation puts a word break (a phrase must not cut a word)."""
+        edges = {0, len(text)}
+        for _word, start, end in self.segment(text):
+            edges.add(start)
+            edges.add(end)
+        return edges
+
     def features(self, text: str) -> list[str]:
         """Words plus CJK character bigrams: bigrams keep partial and mis-segmented words matchable."""
         features = self.words(text)

@@ -52,8 +52,9 @@ def test_traditional_round_trip_uses_traditional_characters() -> None:
 @pytest.fixture(scope="module")
 def corrector() -> PhoneticCorrector:
     return PhoneticCorrector(
-        ["工伤", "工伤保险", "落户", "积分落户", "随迁子女", "拖欠工资", "失业"],
-        common_words={"事业": 10025, "工商": 1684},
+        ["工伤", "工伤保险", "落户", "积分落户", "随迁子女", "拖欠工资", "失业", "上班"],
+        common_words={"事业": 10025, "工商": 1684, "上半年": 5000, "半年": 3000},
+        segment=lambda text: [("上半年", 3, 6)] if text.startswith("今年上半年") else [],
     )
 
 
@@ -72,6 +73,10 @@ def test_homophone_typos_are_corrected(corrector: PhoneticCorrector, typed: str,
 
 def test_common_words_that_sound_alike_are_left_alone(corrector: PhoneticCorrector) -> None:
     assert corrector.correct("我想考事业单位") == "我想考事业单位"
+
+
+def test_a_window_that_would_cut_a_common_word_is_left_alone(corrector: PhoneticCorrector) -> None:
+    assert corrector.correct("今年上半年") == "今年上半年"
 
 
 def test_words_sharing_no_character_are_left_alone(corrector: PhoneticCorrector) -> None:
