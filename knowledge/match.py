@@ -153,8 +153,10 @@ class Matcher:
             or r"(?!x)x"
         )
         self._fuzzy_phrases = sorted(p for p in phrases if len(p) >= FUZZY_PHRASE_MIN_CHARS)
+        # A term adds its whole words only: adding 用人单位's parts (用人, 单位) too would count the
+        # same idea three times against a two-character term's once.
         self._expansions = {
-            term: tuple(self._tokenizer.features(term))
+            term: tuple(self._tokenizer.main_words(term))
             for term in {
                 *self._synonyms.values(),
                 *self._fuzzy_phrases,

@@ -46,14 +46,27 @@ class Tokenizer:
             edges.add(end)
         return edges
 
+    def main_words(self, text: str) -> list[str]:
+        """Default-mode words only: one feature per word, for expanding a term without its parts."""
+        return [
+            word
+            for word in self._jieba.cut(text)
+            if word not in STOPWORDS and (_CJK_RUN.fullmatch(word) or _LATIN_OR_DIGIT.fullmatch(word))
+        ]
+
     def features(self, text: str) -> list[str]:
-        """Words plus CJK character bigrams: bigrams keep partial and mis-segmented words matchable."""
+        """Words plus CJK character bigrams: bigrams keep partial and mis-segmented words matchable.
+
+        A bigram that is itself one of the words is left out, so a two-character word counts once.
+        """
         features = self.words(text)
+        words = set(features)
         for run in _CJK_RUN.findall(text):
             features.extend(
                 "#" + run[i : i + 2]
                 for i in range(len(run) - 1)
-                if run[i] not in STOPWORDS or run[i + 1] not in STOPWORDS
+                if run[i : i + 2] not in words
+                and (run[i] not in STOPWORDS or run[i + 1] not in STOPWORDS)
             )
         return features
 
