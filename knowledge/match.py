@@ -34,7 +34,7 @@ FUZZY_PHRASE_WEIGHT = 0.8
 FUZZY_PHRASE_CUTOFF = 80.0
 FUZZY_PHRASE_MIN_CHARS = 5
 # Below this the best clause shares too little with the question to be its answer.
-MIN_ANSWER_SCORE = 4.0
+MIN_ANSWER_SCORE = 2.0
 # Everyday-topic words (weather, tickets) must be outweighed by a clearly policy question.
 MIN_OFF_TOPIC_ANSWER_SCORE = 10.0
 # A heading answers only questions that ask for an overview: per level of clauses below it,

@@ -60,11 +60,21 @@ class PhoneticCorrector:
         self._common_words = common_words
         self._segment = segment
         self._syllables = pinyin_syllables()
+        # Each character's everyday reading, looked up once: reading characters one by one (not
+        # by phrase) keeps a term's key and a typo's key comparable, and keeps the hot path cheap.
+        self._readings: dict[str, str] = {}
         self._terms_by_sound: dict[tuple[str, ...], list[str]] = {}
         for term in sorted(set(vocabulary)):
             if 2 <= len(term) <= MAX_TERM_CHARS and _CJK_RUN.fullmatch(term):
-                key = tuple(lazy_pinyin(term))
-                self._terms_by_sound.setdefault(key, []).append(term)
+                self._terms_by_sound.setdefault(self._sounds(term), []).append(term)
+        self._max_term_chars = max((len(key) for key in self._terms_by_sound), default=0)
+
+    def _sounds(self, text: str) -> tuple[str, ...]:
+        readings = self._readings
+        for char in text:
+            if char not in readings:
+                readings[char] = lazy_pinyin(char)[0]
+        return tuple(readings[char] for char in text)
 
     def correct(self, text: str) -> str:
         """The text with sound-alike windows replaced by vocabulary terms."""
@@ -97,18 +107,12 @@ class PhoneticCorrector:
         run = match.group(0)
         if len(run) < 2:
             return run
-        sounds = lazy_pinyin(run)
-        if len(sounds) != len(run):  # pypinyin could not read a character: leave the run alone
-            return run
-        common_spans = [
-            (start, end)
-            for word, start, end in self._segment(run)
-            if end - start >= 2 and self._is_common(word)
-        ]
+        sounds = self._sounds(run)
+        common_spans: list[tuple[int, int]] | None = None  # segmented only when a typo is possible
         pieces: list[str] = []
         position = 0
         while position < len(run):
-            replacement = self._best_term_at(run, sounds, position, common_spans)
+            replacement, common_spans = self._best_term_at(run, sounds, position, common_spans)
             if replacement is None:
                 pieces.append(run[position])
                 position += 1
@@ -120,20 +124,37 @@ class PhoneticCorrector:
     def _is_common(self, word: str) -> bool:
         return self._common_words.get(word, 0) >= COMMON_WORD_FREQUENCY
 
+    def _common_spans(self, run: str) -> list[tuple[int, int]]:
+        return [
+            (start, end)
+            for word, start, end in self._segment(run)
+            if end - start >= 2 and self._is_common(word)
+        ]
+
     def _best_term_at(
-        self, run: str, sounds: list[str], position: int, common_spans: list[tuple[int, int]]
-    ) -> str | None:
-        for length in range(min(MAX_TERM_CHARS, len(run) - position), 1, -1):
+        self,
+        run: str,
+        sounds: tuple[str, ...],
+        position: int,
+        common_spans: list[tuple[int, int]] | None,
+    ) -> tuple[str | None, list[tuple[int, int]] | None]:
+        """The term starting at `position` (longest first), and the spans computed so far."""
+        for length in range(min(self._max_term_chars, len(run) - position), 1, -1):
+            terms = self._terms_by_sound.get(sounds[position : position + length])
+            if not terms:
+                continue
             window = run[position : position + length]
+            if window in terms:
+                return window, common_spans
+            if self._is_common(window):
+                continue
+            if common_spans is None:
+                common_spans = self._common_spans(run)
             end = position + length
             if any(s < position < e or s < end < e for s, e in common_spans):
                 continue
-            for term in self._terms_by_sound.get(tuple(sounds[position : position + length]), ()):
-                if term == window:
-                    return term
-                if self._is_common(window):
-                    continue
+            for term in terms:
                 differing = sum(1 for a, b in zip(term, window, strict=True) if a != b)
                 if differing < length and differing * 2 <= length:
-                    return term
-        return None
+                    return term, common_spans
+        return None, common_spans
