@@ -153,17 +153,15 @@ class Matcher:
             or r"(?!x)x"
         )
         self._fuzzy_phrases = sorted(p for p in phrases if len(p) >= FUZZY_PHRASE_MIN_CHARS)
-        # A term adds its whole words only: adding 用人单位's parts (用人, 单位) too would count the
-        # same idea three times against a two-character term's once.
+        self.index = ClauseIndex(entries, self._tokenizer)
         self._expansions = {
-            term: tuple(self._tokenizer.main_words(term))
+            term: self._expansion(term)
             for term in {
                 *self._synonyms.values(),
                 *self._fuzzy_phrases,
                 *(canonical for _, canonical in lexicon.patterns),
             }
         }
-        self.index = ClauseIndex(entries, self._tokenizer)
         self._heights = heading_heights(self.index.entries)
         self._framing = [
             position
@@ -178,6 +176,22 @@ class Matcher:
             ),
             None,
         )
+
+    def _expansion(self, term: str) -> tuple[str, ...]:
+        """A term's whole words where the index knows them, else their parts (拖欠工资 → 拖欠, 工资).
+
+        Whole words only: adding 用人单位's parts (用人, 单位) as well would count one idea three
+        times against a two-character term's once.
+        """
+        features: list[str] = []
+        for word in self._tokenizer.main_words(term):
+            if word in self.index.postings:
+                features.append(word)
+            else:
+                features.extend(
+                    part for part in self._tokenizer.words(word) if part in self.index.postings
+                )
+        return tuple(dict.fromkeys(features))
 
     @property
     def entries(self) -> tuple[IndexedClause, ...]:
