@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -16,14 +15,16 @@ from sqlmodel import Session
 
 from bot.database import create_engine_for, init_db
 from bot.evaluation import EvalFileError, evaluate, format_report, read_items
-from bot.events import configure_logging, log_event
-from bot.knowledge_base import build_matcher, import_source, import_startup_sources
-from bot.repositories.documents import find_clause, list_documents
+from bot.events import configure_logging
+from bot.knowledge_base import import_source, import_startup_sources
+from bot.repositories.documents import list_documents
+from bot.runtime import build_runtime, prepare_engine
+from bot.runtime import prepare_matcher as runtime_matcher
 from bot.settings import Settings, SettingsError, load_settings
+from bot.telegram_channel import TelegramDeps, run_telegram
 from bot.terminal import chat
-from handlers.dialogue import Dialogue
+from handlers.answers import Answer
 from handlers.questions import answer_question
-from handlers.state import MemoryDialogueStore
 from knowledge.citation import citation, clause_label
 from knowledge.curation import CurationError
 from knowledge.document import Document, ParseError
@@ -59,26 +60,21 @@ def document_as_json(document: Document) -> dict[str, Any]:
 
 
 def prepare_matcher(settings: Settings) -> Matcher:
-    """Database ready, bundled plan imported, index built: what every answering command needs."""
-    started = time.perf_counter()
-    engine = create_engine_for(settings.database.url, echo=settings.database.echo)
-    init_db(engine)
-    reports = import_startup_sources(engine, list(settings.knowledge.extra_sources))
-    matcher = build_matcher(engine)
-    log_event(
-        "knowledge_ready",
-        documents=len(reports),
-        clauses=len(matcher.entries),
-        imported=sum(1 for r in reports if r.outcome != "unchanged"),
-        seconds=round(time.perf_counter() - started, 3),
-    )
-    return matcher
+    """What the answering commands need: the database ready and the index built."""
+    return runtime_matcher(settings, prepare_engine(settings))
+
+
+def answer_text(matcher: Matcher, question: str) -> tuple[str, Answer]:
+    """The answer in the asker's script: Traditional in, Traditional out."""
+    answer, result, _record = answer_question(matcher, question)
+    text = matcher.converter.to_traditional(answer.text) if result.is_traditional else answer.text
+    return text, answer
 
 
 def answer_as_json(matcher: Matcher, question: str) -> dict[str, Any]:
-    answer, _result, _record = answer_question(matcher, question)
+    text, answer = answer_text(matcher, question)
     return {
-        "answer": answer.text,
+        "answer": text,
         "topic": answer.topic,
         "sources": [
             {"doc": s.document, "clause": s.clause, "title": s.title, "score": s.score}
@@ -98,26 +94,37 @@ def command_ask(settings: Settings, args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(answer_as_json(matcher, question), ensure_ascii=False), flush=True)
             continue
-        answer, _result, _record = answer_question(matcher, question)
-        text = answer.text
-        if _result.is_traditional:
-            text = matcher.converter.to_traditional(text)
-        print(text, flush=True)
+        print(answer_text(matcher, question)[0], flush=True)
     return 0
 
 
 def command_chat(settings: Settings, _args: argparse.Namespace) -> int:
-    matcher = prepare_matcher(settings)
-    asyncio.run(chat(Dialogue(matcher, MemoryDialogueStore())))
+    runtime = build_runtime(settings)
+    asyncio.run(chat(runtime.dialogue))
     return 0
 
 
 def command_run(settings: Settings, args: argparse.Namespace) -> int:
-    if settings.telegram.token is None:
+    token = settings.telegram.token
+    if token is None:
         sys.stderr.write(NO_TOKEN_NOTICE)
         return command_chat(settings, args)
-    sys.stderr.write("Telegram 渠道尚未接入：请先用 policybot chat。\n")
-    return command_chat(settings, args)
+    if args.webhook and settings.telegram.webhook_secret is None:
+        sys.stderr.write(
+            "webhook 模式需要密钥：请设置 POLICYBOT_TELEGRAM__WEBHOOK_SECRET"
+            "（1–256 个字符，A–Z a–z 0–9 _ -）。\n"
+        )
+        return EXIT_BAD_CONFIG
+    runtime = build_runtime(settings)
+    run_telegram(
+        settings.telegram,
+        TelegramDeps(runtime.dialogue, runtime.user_keys),
+        token=token.get_secret_value(),
+        webhook_url=args.webhook,
+        listen=args.listen,
+        port=args.port,
+    )
+    return 0
 
 
 def command_eval(settings: Settings, args: argparse.Namespace) -> int:
@@ -204,8 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="config.toml 路径（默认 ./config.toml）")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="启动机器人（有 TELEGRAM_BOT_TOKEN 时接 Telegram，否则终端聊天）")
-    run.add_argument("--webhook", metavar="URL", help="用 webhook 而不是长轮询")
+    run = commands.add_parser(
+        "run", help="启动机器人（有 TELEGRAM_BOT_TOKEN 时接 Telegram，否则终端聊天）"
+    )
+    run.add_argument("--webhook", metavar="URL", help="用 webhook（HTTPS 地址）而不是长轮询")
+    run.add_argument("--listen", default="127.0.0.1", help="webhook 监听地址")
+    run.add_argument("--port", type=int, default=8443, help="webhook 监听端口")
     run.set_defaults(handler=command_run)
 
     commands.add_parser("chat", help="在终端里聊天").set_defaults(handler=command_chat)
@@ -244,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         sys.stderr.write(f"{error}\n")
         return EXIT_BAD_CONFIG
-    configure_logging(settings.logging.level, as_json=settings.logging.json)
+    configure_logging(settings.logging.level, as_json=settings.logging.as_json)
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:
         return handler(settings, args)

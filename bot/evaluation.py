@@ -169,7 +169,9 @@ def baseline_bm25(matcher: Matcher, items: Sequence[EvalItem]) -> dict[str, Any]
     top1 = top3 = 0
     by_style: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for item in in_scope:
-        tokens = [t for t in tokenizer.lcut(matcher.converter.to_simplified(item.question)) if t.strip()]
+        tokens = [
+            t for t in tokenizer.lcut(matcher.converter.to_simplified(item.question)) if t.strip()
+        ]
         documents, _scores = retriever.retrieve([tokens], k=3, show_progress=False)
         cited = [entries[int(i)].clause.id for i in documents[0]]
         hit1 = int(cited[0] in item.clauses)
@@ -190,7 +192,9 @@ def baseline_bm25(matcher: Matcher, items: Sequence[EvalItem]) -> dict[str, Any]
     }
 
 
-def evaluate(matcher: Matcher, items: Sequence[EvalItem], *, baseline: str | None = None) -> dict[str, Any]:
+def evaluate(
+    matcher: Matcher, items: Sequence[EvalItem], *, baseline: str | None = None
+) -> dict[str, Any]:
     predictions = predict(matcher, items)
     report: dict[str, Any] = {
         "overall": metrics(predictions),
@@ -227,7 +231,9 @@ def format_report(report: dict[str, Any]) -> str:
     """A table for people; `--json` prints the report itself."""
     columns = ("top1", "top3", "topic_accuracy", "oos_rejection", "false_rejection",
                "handoff_precision", "handoff_recall")  # fmt: skip
-    header = f"{'':18}{'n':>4} " + " ".join(f"{c[:9]:>9}" for c in columns) + "   p50ms   p99ms   maxms"
+    header = (
+        f"{'':18}{'n':>4} " + " ".join(f"{c[:9]:>9}" for c in columns) + "   p50ms   p99ms   maxms"
+    )
 
     def row(name: str, m: dict[str, Any]) -> str:
         latency = m["latency_ms"]

@@ -14,7 +14,12 @@ class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {})
         return json.dumps(
-            {"time": self.formatTime(record), "level": record.levelname, "event": record.getMessage(), **fields},
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "event": record.getMessage(),
+                **fields,
+            },
             ensure_ascii=False,
         )
 
@@ -23,7 +28,9 @@ class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {})
         numbers = " ".join(f"{key}={value}" for key, value in fields.items())
-        return f"{self.formatTime(record)} {record.levelname} {record.getMessage()} {numbers}".rstrip()
+        return (
+            f"{self.formatTime(record)} {record.levelname} {record.getMessage()} {numbers}".rstrip()
+        )
 
 
 def configure_logging(level: str, *, as_json: bool) -> None:

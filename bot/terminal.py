@@ -20,7 +20,9 @@ def render(reply: Reply) -> str:
     lines = [reply.text]
     if reply.choices:
         lines.append("")
-        lines.extend(f"  {number}. {choice.label}" for number, choice in enumerate(reply.choices, 1))
+        lines.extend(
+            f"  {number}. {choice.label}" for number, choice in enumerate(reply.choices, 1)
+        )
         lines.append("（回复数字选择）")
     return "\n".join(lines)
 

@@ -30,7 +30,17 @@ _MENU_WORDS = frozenset({"菜单", "目录", "主题", "分类", "menu", "topics
 _HELP_WORDS = frozenset({"帮助", "help", "说明", "怎么用", "使用说明"})
 _GREETINGS = frozenset({"你好", "您好", "hi", "hello", "在吗", "嗨", "哈喽", "在不在"})
 _LEGAL_AID_WORDS = frozenset(
-    {"找律师", "法律援助", "人工", "人工服务", "转人工", "找人工", "律师", "申请法律援助", "legal aid"}
+    {
+        "找律师",
+        "法律援助",
+        "人工",
+        "人工服务",
+        "转人工",
+        "找人工",
+        "律师",
+        "申请法律援助",
+        "legal aid",
+    }
 )
 # Deep-link payloads: Telegram allows A–Z a–z 0–9 _ - and at most 64 characters.
 _DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from handlers import texts
-from handlers.answers import clause_payload, explain, full_text, legal_aid_choice, menu_choice, source_of
+from handlers.answers import (
+    clause_payload,
+    explain,
+    full_text,
+    legal_aid_choice,
+    menu_choice,
+    source_of,
+)
 from handlers.messages import Choice, Reply
 from knowledge.match import Matcher
 

@@ -87,7 +87,7 @@ def parse_curation(data: Mapping[str, Any], document: Document) -> Curation:
     known_ids = set(document.clause_ids)
     clauses: dict[str, CuratedClause] = {}
     for clause_id, entry in data.get("clauses", {}).items():
-        where = f"[clauses.\"{clause_id}\"]"
+        where = f'[clauses."{clause_id}"]'
         if clause_id not in known_ids:
             raise CurationError(f"{where}: no clause '{clause_id}' in {document.key}")
         topic = _text(entry, "topic", where)

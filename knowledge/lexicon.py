@@ -10,21 +10,6 @@ from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
 
-# Function words and question words: they say how someone asks, not what about.
-STOPWORDS: frozenset[str] = frozenset(
-    """
-    的 了 吗 吧 呢 啊 呀 哈 嘛 么 嘞 哦 噢 嗯 呗 哇 喔 咧 滴 得 地 着 过 和 与 及 或 跟 同 把 被 给 让 对 向
-    在 从 到 于 为 以 之 而 且 也 都 就 还 又 才 再 很 太 更 最 挺 蛮 真 好 是 不 没 有 无 要 会 能 可 可以 能否
-    我 你 他 她 它 我们 你们 他们 她们 咱们 自己 人家 大家 这 那 这个 那个 这些 那些 这样 那样 这种 那种 这边 那边
-    什么 怎么 怎样 怎么样 怎么办 如何 哪 哪里 哪儿 哪个 哪些 多少 几 为什么 是不是 有没有 能不能 可不可以 行不行
-    请问 您好 你好 谢谢 麻烦 问问 问一下 想问 想问问 请 一下 一些 一点 一个 个 些 点 下 上 里 中 后 前 时候 现在
-    知道 觉得 听说 说 讲 看 想 问 行 事 事情 情况 问题 方面 东西 时 等 等等 及其 其 并 如果 要是 万一 因为 所以 但是
-    可是 然后 已经 一直 还是 还有 另外 以及 或者 还能 能够 需要 应该 可能 具体 相关 有关 一般 主要 其他 其它 这里
-    谁 啥 咋 俺 咱 嘛事 干啥 没有 不是 不能 不会 就是 只是 只有 一样 一起 一块 了解 告诉 帮 帮忙 一 二 三 个人
-    """.split()
-)
-
-
 
 @dataclass(frozen=True, slots=True)
 class Lexicon:
@@ -32,6 +17,7 @@ class Lexicon:
 
     synonyms: Mapping[str, str]
     user_words: tuple[tuple[str, int], ...]
+    stopwords: frozenset[str] = frozenset()
     # Regular expressions for what a word list can't enumerate (摔断了腿, 压伤了手 → 工伤).
     patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
 
@@ -91,12 +77,19 @@ def bundled_data_path(name: str) -> Path:
     return Path(str(files("knowledge").joinpath("data", name)))
 
 
+def parse_stopwords(lines: Iterable[str]) -> frozenset[str]:
+    return frozenset(word for line in lines if (word := line.split("#", 1)[0].strip()))
+
+
 def load_lexicon(
-    synonyms_path: Path | None = None, user_dictionary_path: Path | None = None
+    synonyms_path: Path | None = None,
+    user_dictionary_path: Path | None = None,
+    stopwords_path: Path | None = None,
 ) -> Lexicon:
     """The bundled lexicon unless other files are given."""
     synonyms_path = synonyms_path or bundled_data_path("synonyms.toml")
     user_dictionary_path = user_dictionary_path or bundled_data_path("userdict.txt")
+    stopwords_path = stopwords_path or bundled_data_path("stopwords.txt")
     data = tomllib.loads(synonyms_path.read_text(encoding="utf-8"))
     user_words = parse_user_dictionary(
         user_dictionary_path.read_text(encoding="utf-8").splitlines()
@@ -105,4 +98,5 @@ def load_lexicon(
         synonyms=MappingProxyType(parse_synonyms(data)),
         user_words=user_words,
         patterns=parse_patterns(data),
+        stopwords=parse_stopwords(stopwords_path.read_text(encoding="utf-8").splitlines()),
     )

@@ -139,7 +139,8 @@ class Matcher:
         # through real words (农民工办 in 农民工办事); variants are found by the synonym pass.
         canonical = sorted(set(lexicon.synonyms.values()))
         self._tokenizer = Tokenizer(
-            [*lexicon.user_words, *((term, VOCABULARY_WORD_FREQUENCY) for term in canonical)]
+            [*lexicon.user_words, *((term, VOCABULARY_WORD_FREQUENCY) for term in canonical)],
+            lexicon.stopwords,
         )
         self._corrector = PhoneticCorrector(
             vocabulary,

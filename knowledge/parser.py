@@ -82,7 +82,9 @@ def lead_departments(text: str) -> tuple[str, ...]:
     match = _LEAD_DEPARTMENTS.search(text.strip())
     if match is None:
         return ()
-    names = (name.strip().removesuffix("等").strip() for name in re.split("[、，,]", match.group(1)))
+    names = (
+        name.strip().removesuffix("等").strip() for name in re.split("[、，,]", match.group(1))
+    )
     return tuple(name for name in names if name)
 
 
@@ -110,7 +112,8 @@ def _check_is_text(text: str) -> None:
     suspicious = sum(
         1
         for char in text
-        if char == "\ufffd" or (unicodedata.category(char) in ("Cc", "Co", "Cs") and char not in "\n\r\t")
+        if char == "\ufffd"
+        or (unicodedata.category(char) in ("Cc", "Co", "Cs") and char not in "\n\r\t")
     )
     if suspicious > max(3, len(text) // 50):
         raise ParseError("这不像正常的文字（大量控制字符或乱码），可能是二进制文件或编码不对。")
@@ -281,4 +284,6 @@ def parse_file(path: Path) -> Document:
         return parse_document(decode(data, str(path)), key=path.stem)
     except ParseError as error:
         message = str(error)
-        raise ParseError(message if message.startswith(str(path)) else f"{path}：{message}") from None
+        raise ParseError(
+            message if message.startswith(str(path)) else f"{path}：{message}"
+        ) from None

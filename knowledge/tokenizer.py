@@ -8,8 +8,6 @@ from collections.abc import Iterable
 
 import jieba
 
-from knowledge.lexicon import STOPWORDS
-
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_OR_DIGIT = re.compile(r"[a-z0-9]+")
 
@@ -17,7 +15,10 @@ _LATIN_OR_DIGIT = re.compile(r"[a-z0-9]+")
 class Tokenizer:
     """One private jieba instance (not jieba's global one), loaded once with the user dictionary."""
 
-    def __init__(self, user_words: Iterable[tuple[str, int]]) -> None:
+    def __init__(
+        self, user_words: Iterable[tuple[str, int]], stopwords: frozenset[str] = frozenset()
+    ) -> None:
+        self._stopwords = stopwords
         # jieba announces its dictionary loading at INFO; it says nothing a worker's log needs.
         logging.getLogger("jieba").setLevel(logging.WARNING)
         jieba.setLogLevel(logging.WARNING)
@@ -31,7 +32,8 @@ class Tokenizer:
         return [
             word
             for word in self._jieba.cut_for_search(text)
-            if word not in STOPWORDS and (_CJK_RUN.fullmatch(word) or _LATIN_OR_DIGIT.fullmatch(word))
+            if word not in self._stopwords
+            and (_CJK_RUN.fullmatch(word) or _LATIN_OR_DIGIT.fullmatch(word))
         ]
 
     def segment(self, text: str) -> list[tuple[str, int, int]]:
@@ -51,7 +53,8 @@ class Tokenizer:
         return [
             word
             for word in self._jieba.cut(text)
-            if word not in STOPWORDS and (_CJK_RUN.fullmatch(word) or _LATIN_OR_DIGIT.fullmatch(word))
+            if word not in self._stopwords
+            and (_CJK_RUN.fullmatch(word) or _LATIN_OR_DIGIT.fullmatch(word))
         ]
 
     def features(self, text: str) -> list[str]:
@@ -66,7 +69,7 @@ class Tokenizer:
                 "#" + run[i : i + 2]
                 for i in range(len(run) - 1)
                 if run[i : i + 2] not in words
-                and (run[i] not in STOPWORDS or run[i + 1] not in STOPWORDS)
+                and (run[i] not in self._stopwords or run[i + 1] not in self._stopwords)
             )
         return features
 

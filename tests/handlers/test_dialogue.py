@@ -100,7 +100,7 @@ async def test_topic_menu_leads_to_clauses_and_explanations(dialogue: Dialogue) 
     menu = (await dialogue.handle(typed("/topics"))).replies[0]
     school = next(choice for choice in menu.choices if choice.label == "孩子上学")
     clauses = (await dialogue.handle(pressed(school.payload))).replies[0]
-    assert [c.payload for c in clauses.choices][0] == "ans:sample-plan:1.1.3"
+    assert clauses.choices[0].payload == "ans:sample-plan:1.1.3"
     explanation = (await dialogue.handle(pressed("ans:sample-plan:1.1.3"))).replies[0]
     assert "公办学校" in explanation.text and "依据" in explanation.text
 
@@ -138,6 +138,14 @@ async def test_stale_or_forged_buttons_are_handled(dialogue: Dialogue) -> None:
 
 
 async def test_bad_input_gets_a_sensible_reply(dialogue: Dialogue) -> None:
-    for text in ("", "   ", "😀😀", "\u202e\u200f", "<b>x</b>'; DROP TABLE users;--", "𠀀𪚥", "欠" * 20_000):
+    for text in (
+        "",
+        "   ",
+        "😀😀",
+        "\u202e\u200f",
+        "<b>x</b>'; DROP TABLE users;--",
+        "𠀀𪚥",
+        "欠" * 20_000,
+    ):
         turn = await dialogue.handle(typed(text))
         assert turn.replies and turn.replies[0].text

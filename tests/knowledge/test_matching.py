@@ -65,7 +65,8 @@ def test_accuracy_over_all_phrasings(plan_matcher: Matcher) -> None:
     hits = sum(
         1
         for question, clauses in PHRASINGS
-        if (best := plan_matcher.match(question).best) is not None and best.entry.clause.id in clauses
+        if (best := plan_matcher.match(question).best) is not None
+        and best.entry.clause.id in clauses
     )
     assert hits / len(PHRASINGS) >= 0.9
 

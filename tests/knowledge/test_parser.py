@@ -78,7 +78,15 @@ def test_preamble_holds_the_notice_and_the_opening_paragraph(plan: Document) -> 
 
 def test_page_chrome_is_dropped(plan: Document) -> None:
     for clause in plan.clauses:
-        for chrome in ("简体", "无障碍", "长者模式", "| 政策解读", "相关报道", "天津政务网", "附件"):
+        for chrome in (
+            "简体",
+            "无障碍",
+            "长者模式",
+            "| 政策解读",
+            "相关报道",
+            "天津政务网",
+            "附件",
+        ):
             assert chrome not in clause.text, (clause.id, chrome)
 
 
@@ -90,7 +98,17 @@ def test_item_text_is_whole(plan: Document) -> None:
 
 def test_regulation_chapters_and_articles() -> None:
     document = parse_file(FIXTURES / "regulation.txt")
-    assert list(document.clause_ids) == ["0", "ch1", "art1", "art2", "ch2", "art3", "art12", "ch3", "art13"]
+    assert list(document.clause_ids) == [
+        "0",
+        "ch1",
+        "art1",
+        "art2",
+        "ch2",
+        "art3",
+        "art12",
+        "ch3",
+        "art13",
+    ]
     article = document.clause("art3")
     assert article is not None and article.kind == "article" and article.parent == "ch2"
     assert "（二）劳动者的姓名、住址" in article.text
@@ -108,7 +126,16 @@ def test_sections_numbered_straight_through_parts_keep_their_own_numbers() -> No
 
 
 @pytest.mark.parametrize(
-    ("numeral", "value"), [("一", 1), ("十", 10), ("十二", 12), ("二十", 20), ("三十三", 33), ("一百零五", 105), ("１２", 12)]
+    ("numeral", "value"),
+    [
+        ("一", 1),
+        ("十", 10),
+        ("十二", 12),
+        ("二十", 20),
+        ("三十三", 33),
+        ("一百零五", 105),
+        ("１２", 12),
+    ],
 )
 def test_chinese_numerals(numeral: str, value: int) -> None:
     assert chinese_to_int(numeral) == value
@@ -121,7 +148,12 @@ def test_departments_of_a_union_item() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   \n\t  ", "今天天气很好，我们去公园散步吧。没有任何编号的一段话。", "asdf qwer zxcv 1234"],
+    [
+        "",
+        "   \n\t  ",
+        "今天天气很好，我们去公园散步吧。没有任何编号的一段话。",
+        "asdf qwer zxcv 1234",
+    ],
 )
 def test_text_without_structure_is_refused(text: str) -> None:
     with pytest.raises(ParseError) as error:
@@ -143,5 +175,7 @@ def test_missing_file_is_a_parse_error(tmp_path: Path) -> None:
 
 def test_gb18030_text_is_read(tmp_path: Path) -> None:
     path = tmp_path / "gbk.txt"
-    path.write_bytes((FIXTURES / "straight_sections.txt").read_text(encoding="utf-8").encode("gb18030"))
+    path.write_bytes(
+        (FIXTURES / "straight_sections.txt").read_text(encoding="utf-8").encode("gb18030")
+    )
     assert "3.12.2" in parse_file(path).clause_ids

@@ -6,7 +6,7 @@ import pytest
 
 from knowledge.citation import chinese_numeral, citation, clause_label
 from knowledge.normalizer import MAX_QUESTION_CHARS, Normalizer, ScriptConverter
-from knowledge.phonetic import PhoneticCorrector, split_pinyin, pinyin_syllables
+from knowledge.phonetic import PhoneticCorrector, pinyin_syllables, split_pinyin
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def test_simplified_is_not_mistaken_for_traditional(normalizer: Normalizer) -> N
 
 
 def test_full_width_letters_digits_and_spaces_fold(normalizer: Normalizer) -> None:
-    assert normalizer.normalize("ＡＰＰ　１２３３３") .text == "app 12333"
+    assert normalizer.normalize("ＡＰＰ　１２３３３").text == "app 12333"
 
 
 def test_emoji_control_and_direction_marks_are_dropped(normalizer: Normalizer) -> None:
@@ -67,7 +67,9 @@ def corrector() -> PhoneticCorrector:
         ("老板托欠工资", "老板拖欠工资"),
     ],
 )
-def test_homophone_typos_are_corrected(corrector: PhoneticCorrector, typed: str, meant: str) -> None:
+def test_homophone_typos_are_corrected(
+    corrector: PhoneticCorrector, typed: str, meant: str
+) -> None:
     assert corrector.correct(typed) == meant
 
 
@@ -99,7 +101,16 @@ def test_pinyin_splitting() -> None:
 
 
 @pytest.mark.parametrize(
-    ("number", "numeral"), [(1, "一"), (10, "十"), (12, "十二"), (20, "二十"), (33, "三十三"), (105, "一百零五"), (110, "一百一十")]
+    ("number", "numeral"),
+    [
+        (1, "一"),
+        (10, "十"),
+        (12, "十二"),
+        (20, "二十"),
+        (33, "三十三"),
+        (105, "一百零五"),
+        (110, "一百一十"),
+    ],
 )
 def test_chinese_numerals(number: int, numeral: str) -> None:
     assert chinese_numeral(number) == numeral
@@ -107,8 +118,15 @@ def test_chinese_numerals(number: int, numeral: str) -> None:
 
 @pytest.mark.parametrize(
     ("clause_id", "label"),
-    [("0", "前言"), ("1", "一"), ("2.3", "二（三）"), ("2.3.3", "二（三）3"), ("9.33", "九（三十三）"),
-     ("ch2", "第二章"), ("art12", "第十二条")],
+    [
+        ("0", "前言"),
+        ("1", "一"),
+        ("2.3", "二（三）"),
+        ("2.3.3", "二（三）3"),
+        ("9.33", "九（三十三）"),
+        ("ch2", "第二章"),
+        ("art12", "第十二条"),
+    ],
 )
 def test_clause_labels(clause_id: str, label: str) -> None:
     assert clause_label(clause_id) == label

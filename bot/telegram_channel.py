@@ -1,0 +1,369 @@
+"""The Telegram channel: python-telegram-bot updates in, the dialogue's replies out.
+
+Input half: an Update becomes the neutral `IncomingMessage` (user key = HMAC of the Telegram user
+id); no Telegram type crosses into `handlers/`. Output half: a `Reply` becomes HTML-escaped
+messages of at most 4,096 characters with an inline keyboard. Sending retries 429s after
+`retry_after` and network errors / 5xx with backoff, so a hiccup delays a reply but doesn't lose it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackContext,
+    CallbackQueryHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from bot.events import log_event
+from bot.settings import TelegramSettings
+from bot.user_keys import UserKeyHasher
+from handlers.dialogue import Dialogue
+from handlers.messages import IncomingMessage, MessageKind, Reply
+
+CHANNEL = "telegram"
+MAX_MESSAGE_CHARS: int = MessageLimit.MAX_TEXT_LENGTH
+MAX_CALLBACK_BYTES = 64
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "开始：能问什么"),
+    ("topics", "按类别看政策"),
+    ("legalaid", "法律援助：工会免费帮忙"),
+    ("help", "怎么用"),
+)
+SEND_ATTEMPTS = 5
+FIRST_BACKOFF_SECONDS = 0.5
+# Labels this short sit two to a row; longer ones get a row each so they stay readable on a phone.
+SHORT_LABEL_CHARS = 8
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramDeps:
+    """What the callbacks need, handed over through bot_data instead of globals."""
+
+    dialogue: Dialogue
+    user_keys: UserKeyHasher
+
+
+class BotContext(
+    CallbackContext[ExtBot[None], dict[object, object], dict[object, object], dict[object, object]]
+):
+    """python-telegram-bot's context with our dependencies behind a typed property."""
+
+    @property
+    def deps(self) -> TelegramDeps:
+        deps = self.bot_data["deps"]
+        assert isinstance(deps, TelegramDeps)
+        return deps
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, in order within one chat (a conversation's steps must not race)."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and not getattr(lock, "_waiters", None):
+                self._locks.pop(chat.id, None)
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def is_addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
+    """In a group the bot speaks only when mentioned or replied to; in a private chat, always."""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    text = message.text or message.caption or ""
+    return bool(bot_username) and f"@{bot_username}".lower() in text.lower()
+
+
+def to_incoming(update: Update, user_key: str, bot_username: str) -> IncomingMessage | None:
+    """The neutral message for an update, or None when it is not for the bot."""
+    language = update.effective_user.language_code if update.effective_user else None
+    if update.callback_query is not None:
+        data = update.callback_query.data or ""
+        return IncomingMessage.pressed(user_key, CHANNEL, data, language=language)
+    message = update.effective_message
+    if message is None:
+        return None
+    if message.text is not None:
+        text = message.text
+        if bot_username:
+            text = text.replace(f"@{bot_username}", " ").strip()
+        return IncomingMessage.typed(user_key, CHANNEL, text, language=language)
+    return IncomingMessage(user_key, CHANNEL, MessageKind.UNSUPPORTED, language=language)
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Pieces of at most `limit` characters, cut at line ends where possible."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    pieces.append(text)
+    return pieces
+
+
+def keyboard_for(reply: Reply) -> InlineKeyboardMarkup | None:
+    rows: list[list[InlineKeyboardButton]] = []
+    for choice in reply.choices:
+        if len(choice.payload.encode()) > MAX_CALLBACK_BYTES:
+            continue  # Telegram would refuse the whole message; a missing button is the lesser harm
+        button = InlineKeyboardButton(choice.label, callback_data=choice.payload)
+        last = rows[-1] if rows else None
+        if (
+            last is not None
+            and len(last) == 1
+            and len(choice.label) <= SHORT_LABEL_CHARS
+            and len(last[0].text) <= SHORT_LABEL_CHARS
+        ):
+            last.append(button)
+        else:
+            rows.append([button])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+    """HTML-escaped messages for one reply; the keyboard rides on the last one."""
+    # Split the plain text, then escape: Telegram counts length after parsing the HTML, and
+    # splitting escaped text could cut an entity such as &amp; in two.
+    pieces = split_text(reply.text.strip() or "…")
+    rendered: list[tuple[str, InlineKeyboardMarkup | None]] = [
+        (html.escape(piece, quote=False), None) for piece in pieces
+    ]
+    rendered[-1] = (rendered[-1][0], keyboard_for(reply))
+    return rendered
+
+
+async def send_with_retry(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATTEMPTS) -> T:
+    """Retry what may succeed later (429 after retry_after, network errors, 5xx); not 400 or 403."""
+    delay = FIRST_BACKOFF_SECONDS
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except RetryAfter as error:
+            if attempt == attempts:
+                raise
+            wait = error.retry_after
+            await asyncio.sleep(
+                wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            )
+        except (BadRequest, Forbidden):
+            raise
+        except NetworkError:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+async def deliver(bot: ExtBot[None], chat_id: int, replies: Sequence[Reply]) -> int:
+    """Send every reply in order; returns the number of Telegram messages sent."""
+    sent = 0
+    for reply in replies:
+        for text, keyboard in render(reply):
+            await send_with_retry(
+                lambda text=text, keyboard=keyboard: bot.send_message(
+                    chat_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard,
+                    disable_web_page_preview=True,
+                )
+            )
+            sent += 1
+    return sent
+
+
+async def on_update(update: Update, context: BotContext) -> None:
+    """Any message, edited message or button press: through the dialogue and back."""
+    started = time.perf_counter()
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or user.is_bot:
+        return
+    if update.callback_query is not None:
+        await send_with_retry(update.callback_query.answer)
+    else:
+        message = update.effective_message
+        if message is None or not is_addressed_to_bot(
+            message, context.bot.username, context.bot.id
+        ):
+            return
+    deps = context.deps
+    incoming = to_incoming(update, deps.user_keys.key_for(CHANNEL, user.id), context.bot.username)
+    if incoming is None:
+        return
+    turn = await deps.dialogue.handle(incoming)
+    sent = await deliver(context.bot, chat.id, turn.replies)
+    question = turn.question
+    log_event(
+        "telegram_turn",
+        user=incoming.user_key[:12],
+        kind=incoming.kind.value,
+        clause=question.clause if question else None,
+        score=question.score if question else None,
+        fallback=question.fallback if question else None,
+        handoff=question.handoff if question else None,
+        messages=sent,
+        latency_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failure by type only (no message text, no names); the bot keeps running."""
+    error = context.error
+    log_event(
+        "telegram_error",
+        logging.ERROR,
+        error=type(error).__name__,
+        detail=str(error)[:200] if isinstance(error, TelegramError) else None,
+        update_id=update.update_id if isinstance(update, Update) else None,
+    )
+
+
+async def register_commands(
+    application: Application[
+        ExtBot[None],
+        BotContext,
+        dict[object, object],
+        dict[object, object],
+        dict[object, object],
+        object,
+    ],
+) -> None:
+    """The command menu Telegram shows beside the text field."""
+    await send_with_retry(
+        lambda: application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    )
+    log_event("telegram_ready", username=application.bot.username)
+
+
+TelegramApplication = Application[
+    ExtBot[None],
+    BotContext,
+    dict[object, object],
+    dict[object, object],
+    dict[object, object],
+    object,
+]
+
+
+def build_application(
+    *,
+    token: str,
+    base_url: str,
+    base_file_url: str,
+    deps: TelegramDeps,
+    connect_timeout: float,
+    read_timeout: float,
+    max_concurrent_updates: int = 64,
+) -> TelegramApplication:
+    """The python-telegram-bot Application with our callbacks; `main` only runs it."""
+    context_types = ContextTypes(context=BotContext)
+    application: TelegramApplication = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(base_file_url)
+        .context_types(context_types)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
+        .connect_timeout(connect_timeout)
+        .read_timeout(read_timeout)
+        .get_updates_read_timeout(read_timeout + 30)
+        .post_init(register_commands)
+        .build()
+    )
+    application.bot_data["deps"] = deps
+    application.add_handler(CallbackQueryHandler(on_update))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGES | filters.UpdateType.EDITED_MESSAGE, on_update)
+    )
+    application.add_error_handler(on_error)
+    return application
+
+
+def run_telegram(
+    settings: TelegramSettings,
+    deps: TelegramDeps,
+    *,
+    token: str,
+    webhook_url: str | None,
+    listen: str,
+    port: int,
+) -> None:
+    """Long polling, or a webhook whose every request must carry the secret token."""
+    application = build_application(
+        token=token,
+        base_url=settings.base_url,
+        base_file_url=settings.base_file_url,
+        deps=deps,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )
+    if webhook_url is None:
+        application.run_polling(
+            timeout=int(settings.poll_timeout), allowed_updates=Update.ALL_TYPES, close_loop=False
+        )
+        return
+    secret = settings.webhook_secret
+    assert secret is not None  # checked by the CLI before anything starts
+    path = urlsplit(webhook_url).path.lstrip("/")
+    # PTB's webhook server refuses (403) any request without this X-Telegram-Bot-Api-Secret-Token.
+    application.run_webhook(
+        listen=listen,
+        port=port,
+        url_path=path,
+        webhook_url=webhook_url,
+        secret_token=secret.get_secret_value(),
+        allowed_updates=Update.ALL_TYPES,
+        close_loop=False,
+    )
