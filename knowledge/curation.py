@@ -90,9 +90,10 @@ def parse_curation(data: Mapping[str, Any], document: Document) -> Curation:
         where = f'[clauses."{clause_id}"]'
         if clause_id not in known_ids:
             raise CurationError(f"{where}: no clause '{clause_id}' in {document.key}")
-        topic = _text(entry, "topic", where)
-        if topic not in TOPICS:
-            raise CurationError(f"{where}: unknown topic '{topic}'")
+        topic_name = _text(entry, "topic", where)
+        topic = next((t for t in TOPICS if t == topic_name), None)
+        if topic is None:
+            raise CurationError(f"{where}: unknown topic '{topic_name}'")
         hotlines = _texts(entry, "hotlines", where)
         for hotline in hotlines:
             if hotline not in PUBLIC_HOTLINES:
@@ -100,7 +101,7 @@ def parse_curation(data: Mapping[str, Any], document: Document) -> Curation:
         clauses[clause_id] = CuratedClause(
             clause_id=clause_id,
             title=_text(entry, "title", where),
-            topic=topic,  # type: ignore[arg-type]  # checked against TOPICS above
+            topic=topic,
             summary=_text(entry, "summary", where),
             next_steps=_text(entry, "next_steps", where),
             ask=_text(entry, "ask", where),

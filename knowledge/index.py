@@ -102,8 +102,8 @@ class ClauseIndex:
         }
 
     @staticmethod
-    def _weighted_counts(entry: IndexedClause, tokenizer: Tokenizer) -> Counter[str]:
-        counts: Counter[str] = Counter()
+    def _weighted_counts(entry: IndexedClause, tokenizer: Tokenizer) -> dict[str, float]:
+        counts: defaultdict[str, float] = defaultdict(float)
         for field, text in clause_fields(entry).items():
             weight = FIELD_WEIGHTS[field]
             for feature in tokenizer.features(text.lower()):
