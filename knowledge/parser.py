@@ -1,289 +1,589 @@
-"""Policy page text → a `Document`: metadata and clauses numbered by the document's own numbering.
+"""Parse a Chinese government policy page into a `Document` of numbered clauses.
 
-Two shapes of Chinese government text are understood:
-- plans and notices: parts 一、 → `1`, sections （一） → `1.1`, items 1. → `1.1.1` (always the
-  parent's id + "." + the item's own number), with the text before the first part as preamble `0`;
-- regulations (条例, 办法, 细则): chapters 第一章 → `ch1`, articles 第一条 → `art1`.
-Full- and half-width brackets, digits and dots are accepted; page chrome (简体|繁体, 无障碍, 附件 …) is
-dropped; sub-items such as （1） or ① stay inside their item. Text without any of this structure is
-refused with a `ParseError` that says why.
+Two numbering styles are understood:
+
+* plan style (方案、意见、通知): 一、 parts → （一） sections → 1. items,
+  ids ``2``, ``2.1``, ``2.1.3``; sections number straight through parts in many
+  plans, so an id is always its parent's id plus the clause's own number;
+* regulation style (条例、办法、细则): 第一章 chapters → 第一节 → 第一条 articles,
+  ids ``ch1``, ``ch1.s1``, ``art1``; lower numbering stays inside the article text.
+
+Text before the first top-level heading becomes the preamble ``0``. Page chrome
+(site banner, toolbars, related-link footers) is dropped and the metadata block
+(名称、索引号、发布机构 …) goes to `Document.meta` instead of the clauses.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Final, NamedTuple
 
 from knowledge.document import Clause, ClauseKind, Document, ParseError
 
-_CN = "[一二三四五六七八九十百零〇两]+"
-_NUMBER = f"(?:{_CN}|[0-9０-９]+)"
-_PART = re.compile(rf"^({_CN})\s*[、，,．.]\s*(.*)$")
-_SECTION = re.compile(rf"^[（(]\s*({_CN})\s*[)）]\s*(.*)$")
-_ITEM = re.compile(r"^([0-9０-９]{1,3})\s*(?:[.．、](?![0-9０-９])|\s)\s*(.+)$")
-_CHAPTER = re.compile(rf"^第\s*({_NUMBER})\s*章\s*(.*)$")
-_ARTICLE = re.compile(rf"^第\s*({_NUMBER})\s*条\s*(.*)$")
-_METADATA_LABELS = {
+# --- numerals ---------------------------------------------------------------------------------
+
+_CN_DIGITS: Final[Mapping[str, int]] = {
+    "零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
+    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+}  # fmt: skip
+_CN_UNITS: Final[Mapping[str, int]] = {"十": 10, "百": 100, "千": 1000}
+_CN_NUMERAL: Final = "[零〇○一二两三四五六七八九十百千]+"
+_ANY_NUMERAL: Final = "[零〇○一二两三四五六七八九十百千0-9０-９]+"
+
+# --- headings ---------------------------------------------------------------------------------
+
+_PART: Final = re.compile(rf"^(?P<n>{_CN_NUMERAL})\s*[、．.]\s*(?P<rest>.*)$")
+_SECTION: Final = re.compile(rf"^[（(]\s*(?P<n>{_CN_NUMERAL})\s*[）)]\s*[、．.]?\s*(?P<rest>.*)$")
+# `1.5倍` at the start of a line is a number, not an item: no digit may follow the dot.
+_ITEM: Final = re.compile(r"^(?P<n>[0-9０-９]{1,3})\s*[.．、](?![0-9０-９])\s*(?P<rest>.*)$")
+_CHAPTER: Final = re.compile(rf"^第\s*(?P<n>{_ANY_NUMERAL})\s*章\s*(?P<rest>.*)$")
+_SUBCHAPTER: Final = re.compile(rf"^第\s*(?P<n>{_ANY_NUMERAL})\s*节\s*(?P<rest>.*)$")
+_ARTICLE: Final = re.compile(rf"^第\s*(?P<n>{_ANY_NUMERAL})\s*条\s*(?P<rest>.*)$")
+_TABLE_OF_CONTENTS: Final = re.compile(r"^目\s*录$")
+_PLAN_HEADINGS: Final[tuple[tuple[ClauseKind, re.Pattern[str]], ...]] = (
+    ("part", _PART),
+    ("section", _SECTION),
+    ("item", _ITEM),
+)
+# 第一节 inside a chapter is read as a section: there is no separate kind for it.
+_REGULATION_HEADINGS: Final[tuple[tuple[ClauseKind, re.Pattern[str]], ...]] = (
+    ("chapter", _CHAPTER),
+    ("section", _SUBCHAPTER),
+    ("article", _ARTICLE),
+)
+
+_PLAN_RANK: Final[Mapping[ClauseKind, int]] = {"part": 0, "section": 1, "item": 2}
+_REGULATION_RANK: Final[Mapping[ClauseKind, int]] = {"chapter": 0, "section": 1, "article": 2}
+
+# --- titles -----------------------------------------------------------------------------------
+
+_HEADING_STOP: Final = re.compile(r"[。：:]")
+_PHRASE_STOP: Final = re.compile(r"[，。；！？,;!?：:\n]")
+_SENTENCE_PUNCT: Final = re.compile(r"[。，,；;：:！？!?]")
+_BRACKETED_TITLE: Final = re.compile(r"^【(?P<title>[^】]{1,30})】")
+_DOCUMENT_TYPE: Final = re.compile(
+    r"(?:方案|办法|规定|条例|细则|意见|通知|规划|计划|措施|决定|公告|通告|指引|指南|规则|章程|"
+    r"纲要|要点|清单|目录|标准|规程|批复|公报|函)(?:[（(][^（）()]{1,10}[）)])?$"
+)
+# 关于印发《X》的通知: the page is a cover for X, and X is the document's own title.
+_COVERED_TITLE: Final = re.compile(
+    r"关于(?:印发|转发|发布|公布|颁布|修订)《(?P<title>[^《》]+)》的?(?:通知|决定|公告|通告|批复)"
+)
+_MAX_SHORT_TITLE: Final = 24
+_MAX_HEADING_TITLE: Final = 40
+
+# --- departments ------------------------------------------------------------------------------
+
+_CLOSING_PAREN: Final = re.compile(r"[（(](?P<inner>[^（）()]+)[）)]\s*[。.；;]?\s*$")
+_DUTY_END: Final = re.compile(r"(?:负责|牵头|落实|配合)$")
+_DUTY_TAIL: Final = re.compile(
+    r"(?P<who>.+?)(?:等)?(?:部门|单位)?"
+    r"(?:按照?职责分工|依职责|按职责|分别|共同|牵头|配合|负责|落实)*"
+)
+_LIST_SEPARATOR: Final = re.compile(r"[、，,；;]")
+_MAX_DEPARTMENT: Final = 20
+
+# --- dates ------------------------------------------------------------------------------------
+
+_CN_DATE: Final = (
+    r"(?P<y>[0-9０-９]{4}|[〇○零一二三四五六七八九]{4})\s*年\s*"
+    r"(?P<m>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
+    r"(?P<d>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})\s*日"
+)
+_DATE_FORMS: Final = (
+    re.compile(_CN_DATE),
+    re.compile(r"(?P<y>[0-9]{4})\s*[-/.]\s*(?P<m>[0-9]{1,2})\s*[-/.]\s*(?P<d>[0-9]{1,2})"),
+)
+# A signature date: the date alone, or after a short signer name, at the end of a line.
+_SIGNATURE_DATE: Final = re.compile(rf"^(?:[^。，,；;：:！？!?]{{0,30}}\s)?(?P<date>{_CN_DATE})$")
+_SUB_ITEM: Final = re.compile(r"^(?:[（(]\s*[0-9０-９一二三四五六七八九十]+\s*[）)]|[①-⑳])")
+
+# --- metadata ---------------------------------------------------------------------------------
+
+# Label → meta key; None marks labels whose value is page furniture we drop.
+_META_LABELS: Final[Mapping[str, str | None]] = {
     "名称": "name",
-    "标题": "name",
     "索引号": "index_number",
     "发布机构": "publisher",
+    "发文机关": "publisher",
     "联合发文单位": "co_publishers",
     "发文字号": "document_number",
     "文号": "document_number",
-    "主题": "subject",
     "主题分类": "subject",
+    "主题": "subject",
     "成文日期": "signed",
     "发文日期": "published",
     "发布日期": "published",
+    "生效日期": None,
+    "实施日期": None,
+    "废止日期": None,
+    "有效性": None,
+    "公开方式": None,
+    "体裁分类": None,
+    "组配分类": None,
 }
-_METADATA_LINE = re.compile(r"^(" + "|".join(_METADATA_LABELS) + r")[:：](.*)$")
-_CHROME = (
-    re.compile(r"^\S*政务网\s*\d{4}年\d{1,2}月\d{1,2}日\s*星期.$"),
-    re.compile(r"简体\s*[|｜]?\s*繁体"),
-    re.compile(r"^(无障碍|长者模式|适老化|打印本页|关闭窗口|【?打印】?|【?关闭】?|分享到.*)$"),
-    re.compile(r"^附\s*件\s*[:：]?\s*$"),
-    re.compile(r"^[|｜]?\s*(政策解读|相关政策|相关报道|相关文件|相关链接|图片解读)\s*$"),
+_DATE_META: Final = frozenset({"signed", "published"})
+
+
+def _spaced(label: str) -> str:
+    # Pages pad labels to equal width: 名    称, 发 布 机 构.
+    return r"\s*".join(re.escape(char) for char in label)
+
+
+_META_LINE: Final = re.compile(
+    r"^(?P<label>"
+    + "|".join(_spaced(label) for label in sorted(_META_LABELS, key=len, reverse=True))
+    + r")\s*[:：]\s*(?P<value>.*)$"
 )
-_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_ENCLOSED_TITLE = re.compile(r"《([^《》]+)》")
-_LEAD_DEPARTMENTS = re.compile(
-    r"[（(]([^（）()]{1,80}?)(?:等)?(?:部门|单位)(?:牵头)?(?:按照?职责分工)?(?:牵头)?负责[)）][。.]?\s*$"
+
+# --- page chrome ------------------------------------------------------------------------------
+
+_CHROME: Final = (
+    re.compile(r"^.{0,30}\d{4}年\d{1,2}月\d{1,2}日\s*星期[一二三四五六日天]$"),
+    re.compile(r"^(?:(?:简体|繁体|繁體|无障碍|长者模式|关怀模式|关怀版|English)\s*[|｜]?\s*)+$"),
+    re.compile(
+        r"^(?:[【\[]?\s*(?:打印本页|打印|关闭窗口|关闭|返回顶部|收藏)\s*[】\]]?\s*[|｜]?\s*)+$"
+    ),
+    re.compile(r"^[【\[]?\s*字[号体]\s*[:：]?\s*[大中小\s]+[】\]]?$"),
+    re.compile(r"^附\s*件\s*[:：]?$"),
+    re.compile(r"^[|｜]\s*\S{1,12}$"),
 )
-_FIRST_PHRASE = re.compile(r"^[^，,。；;：:！!？?]+")
-_TITLE_CHARS = 24
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-           "八": 8, "九": 9}  # fmt: skip
+# Everything from a related-links footer to the end of the page is navigation.
+_FOOTER: Final = re.compile(
+    r"^[|｜]\s*(?:政策解读|相关政策|相关报道|相关文件|相关链接|相关阅读|相关解读)"
+)
+
+# --- sanity checks ----------------------------------------------------------------------------
+
+_INVISIBLE: Final = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+_MAX_GARBAGE_SHARE: Final = 0.1
+_MIN_CJK_SHARE: Final = 0.2
+_NUMBERING_HINT: Final = "一、 /（一）/ 1. / 第一章 / 第一条"
 
 
-def chinese_to_int(numeral: str) -> int:
-    """二十三 → 23, 一百零五 → 105, ３ → 3."""
-    folded = unicodedata.normalize("NFKC", numeral)
-    if folded.isdigit():
-        return int(folded)
-    total, current = 0, 0
-    for char in numeral:
-        if char in _DIGITS:
-            current = _DIGITS[char]
-        elif char == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif char == "百":
-            total += (current or 1) * 100
-            current = 0
-    return total + current
+class _Heading(NamedTuple):
+    """A numbered line: its kind, its own number, the marker and what follows it."""
+
+    kind: ClauseKind
+    number: int
+    marker: str
+    rest: str
 
 
-def lead_departments(text: str) -> tuple[str, ...]:
-    """（人社、农业农村部门按照职责分工负责） → ("人社", "农业农村")."""
-    match = _LEAD_DEPARTMENTS.search(text.strip())
-    if match is None:
-        return ()
-    names = (
-        name.strip().removesuffix("等").strip() for name in re.split("[、，,]", match.group(1))
-    )
-    return tuple(name for name in names if name)
-
-
-def short_title(text: str) -> str:
-    """The first phrase of a clause, as its title."""
-    match = _FIRST_PHRASE.match(text.strip())
-    phrase = match.group(0) if match else text.strip()
-    return phrase[:_TITLE_CHARS]
-
-
-def _clean_lines(text: str) -> list[str]:
-    lines = []
-    for raw in text.splitlines():
-        line = raw.replace("\u3000", " ").replace("\xa0", " ").strip()
-        if line and not any(pattern.search(line) for pattern in _CHROME):
-            lines.append(re.sub(r"\s{2,}", " ", line))
-    return lines
-
-
-def _check_is_text(text: str) -> None:
-    if not text.strip():
-        raise ParseError("文本是空的：没有可以解析的内容。")
-    if "\x00" in text:
-        raise ParseError("这不是文本文件（含有 NUL 字节），可能是二进制文件。")
-    suspicious = sum(
-        1
-        for char in text
-        if char == "\ufffd"
-        or (unicodedata.category(char) in ("Cc", "Co", "Cs") and char not in "\n\r\t")
-    )
-    if suspicious > max(3, len(text) // 50):
-        raise ParseError("这不像正常的文字（大量控制字符或乱码），可能是二进制文件或编码不对。")
-
-
-def _extract_metadata(lines: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Metadata label lines (value on the same or the next line) → meta; the rest is the body."""
-    meta: dict[str, str] = {}
-    body: list[str] = []
-    position = 0
-    while position < len(lines):
-        match = _METADATA_LINE.match(re.sub(r"\s+", "", lines[position]))
-        if match is None:
-            body.append(lines[position])
-            position += 1
-            continue
-        key, value = _METADATA_LABELS[match.group(1)], match.group(2).strip()
-        position += 1
-        following = lines[position] if position < len(lines) else ""
-        is_label = bool(_METADATA_LINE.match(re.sub(r"\s+", "", following)))
-        # An empty date label must not swallow the next line unless that line is a date.
-        fits = key not in ("signed", "published") or bool(_DATE.search(following))
-        if not value and following and not is_label and fits and len(following) <= 120:
-            value = following.strip()
-            position += 1
-        if value:
-            meta.setdefault(key, value)
-    for key in ("signed", "published"):
-        if key in meta:
-            date = _DATE.search(meta[key]) or re.search(r"(\d{4})-(\d{1,2})-(\d{1,2})", meta[key])
-            if date:
-                year, month, day = (int(group) for group in date.groups())
-                meta[key] = f"{year:04d}-{month:02d}-{day:02d}"
-    return meta, body
-
-
-def _document_title(meta: dict[str, str], body: list[str]) -> str:
-    """The document's own title: 《X》 of 关于印发《X》的通知 when that line stands alone, else the name."""
-    for candidate in (meta.get("name", ""), *body[:5]):
-        enclosed = _ENCLOSED_TITLE.search(candidate)
-        if enclosed and "印发" in candidate:
-            return enclosed.group(1)
-    return meta.get("name") or body[0][:60]
-
-
-@dataclass
+@dataclass(slots=True)
 class _Draft:
-    """A clause being collected, line by line."""
+    """A clause being read: its paragraphs grow until the next heading."""
 
     id: str
     kind: ClauseKind
-    title: str
     parent: str | None
-    lines: list[str] = field(default_factory=list)
+    marker: str
+    heading_title: str = ""
+    paragraphs: list[str] = field(default_factory=list)
 
-    def build(self) -> Clause:
-        text = "\n".join(self.lines).strip() or self.title
-        departments = lead_departments(text) if self.kind in ("item", "section", "article") else ()
-        return Clause(self.id, self.kind, self.title, text, departments, self.parent)
-
-
-def _heading(rest: str) -> tuple[str, str]:
-    """（一）加强组织领导。各区要… → title 加强组织领导, body 各区要…"""
-    title, _, body = rest.partition("。")
-    if len(title) > _TITLE_CHARS * 2:  # a numbered paragraph, not a heading
-        return short_title(rest), rest
-    return title.strip(), body.strip()
-
-
-def _parse_plan(lines: list[str]) -> list[_Draft]:
-    drafts: list[_Draft] = [_Draft("0", "preamble", "", None)]
-    part: str | None = None
-    section: str | None = None
-    for line in lines:
-        if match := _PART.match(line):
-            part, section = str(chinese_to_int(match.group(1))), None
-            title, body = _heading(match.group(2))
-            drafts.append(_Draft(part, "part", title, None, [body] if body else []))
-        elif (match := _SECTION.match(line)) and part is not None:
-            section = f"{part}.{chinese_to_int(match.group(1))}"
-            title, body = _heading(match.group(2))
-            drafts.append(_Draft(section, "section", title, part, [body] if body else []))
-        elif (match := _ITEM.match(line)) and part is not None:
-            parent = section or part
-            number = chinese_to_int(match.group(1))
-            drafts.append(
-                _Draft(f"{parent}.{number}", "item", short_title(match.group(2)), parent,
-                       [match.group(2)])
-            )  # fmt: skip
-        else:
-            drafts[-1].lines.append(line)
-    return drafts
-
-
-def _parse_regulation(lines: list[str]) -> list[_Draft]:
-    drafts: list[_Draft] = [_Draft("0", "preamble", "", None)]
-    chapter: str | None = None
-    for line in lines:
-        if match := _CHAPTER.match(line):
-            chapter = f"ch{chinese_to_int(match.group(1))}"
-            drafts.append(_Draft(chapter, "chapter", match.group(2).strip(), None))
-        elif match := _ARTICLE.match(line):
-            body = match.group(2).strip()
-            drafts.append(
-                _Draft(f"art{chinese_to_int(match.group(1))}", "article", short_title(body),
-                       chapter, [body])
-            )  # fmt: skip
-        else:
-            drafts[-1].lines.append(line)
-    return drafts
-
-
-def _is_regulation(lines: Iterable[str]) -> bool:
-    articles = sum(1 for line in lines if _ARTICLE.match(line))
-    return articles >= 2
-
-
-def parse_document(text: str, *, key: str) -> Document:
-    """Parse one policy page's text; ParseError (with a message for people) when it can't."""
-    _check_is_text(text)
-    meta, body = _extract_metadata(_clean_lines(text))
-    if not body:
-        raise ParseError("只有页面标题和元数据，没有正文。")
-    title = _document_title(meta, body)
-    drafts = _parse_regulation(body) if _is_regulation(body) else _parse_plan(body)
-    if len(drafts) == 1:
-        raise ParseError(
-            "没有找到条款编号（一、/（一）/1. 或 第一章/第一条），无法分出条款；请确认这是政策正文。"
+    def finish(self) -> Clause:
+        text = "\n".join(self.paragraphs)
+        title = self.heading_title or (_short_title(text) if text else self.marker)
+        departments = lead_departments(self.paragraphs[-1]) if self.paragraphs else ()
+        return Clause(
+            id=self.id,
+            kind=self.kind,
+            title=title,
+            text=text or title,
+            departments=departments,
+            parent=self.parent,
         )
-    preamble = drafts[0]
-    preamble.title = meta.get("name") or title
-    if not preamble.lines:
-        drafts = drafts[1:]
-    if "signed" not in meta:
-        dates = [_DATE.search(line) for line in preamble.lines]
-        found = [date for date in dates if date]
-        if found:
-            year, month, day = (int(group) for group in found[-1].groups())
-            meta["signed"] = f"{year:04d}-{month:02d}-{day:02d}"
-    clauses = tuple(draft.build() for draft in drafts)
-    seen: set[str] = set()
-    for clause in clauses:
-        if clause.id in seen:
-            raise ParseError(f"条款编号 {clause.id} 出现了两次：编号不连贯，无法可靠解析。")
-        seen.add(clause.id)
-    return Document(key=key, title=title, meta=meta, clauses=clauses)
 
 
-def decode(data: bytes, source: str) -> str:
-    """UTF-8 (with or without BOM), else GB18030; binary is refused."""
-    if b"\x00" in data:
-        raise ParseError(f"{source}：这不是文本文件（含有 NUL 字节），可能是二进制文件。")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ParseError(f"{source}：无法按 UTF-8 或 GB18030 读取，可能不是文本文件。")
+# --- public API -------------------------------------------------------------------------------
 
 
 def parse_file(path: Path) -> Document:
-    """Parse a policy text file; the document's key is the file name without its extension."""
+    """Read and parse a policy text file; its stem becomes the document key."""
     try:
         data = path.read_bytes()
     except OSError as error:
         raise ParseError(f"{path}：读不了这个文件（{error.strerror or error}）。") from error
     try:
-        return parse_document(decode(data, str(path)), key=path.stem)
+        return _parse(_decode(data), key=path.stem)
     except ParseError as error:
-        message = str(error)
+        raise ParseError(f"{path}：{error}") from None
+
+
+def parse_document(text: str, *, key: str) -> Document:
+    """Parse a policy page's text; raises ParseError when it has no recognisable structure."""
+    try:
+        return _parse(text, key=key)
+    except ParseError as error:
+        raise ParseError(f"{key}：{error}") from None
+
+
+def _parse(text: str, *, key: str) -> Document:
+    text = text.translate(_INVISIBLE)
+    _check_readable(text)
+    lines = _cut_footer([" ".join(line.split()) for line in text.splitlines()])
+    meta, lines = _take_meta(lines)
+    paragraphs = [line for line in lines if line and not _is_chrome(line)]
+    if not paragraphs:
+        raise ParseError("只有网页框架或元数据，没有正文。")
+
+    regulation = any(_regulation_heading(p) is not None for p in paragraphs)
+    if regulation:
+        paragraphs = _skip_table_of_contents(paragraphs)
+    start = _body_start(paragraphs, regulation=regulation)
+    if start is None:
+        raise ParseError(f"找不到条款编号（{_NUMBERING_HINT}），无法分出条款；请确认这是政策正文。")
+    preamble = paragraphs[:start]
+    body, closing_date = _split_signature(paragraphs[start:])
+    drafts = _regulation_drafts(body) if regulation else _plan_drafts(body)
+
+    title = _document_title(preamble, meta, paragraphs[0])
+    signed = meta.get("signed") or _signature_date(preamble) or closing_date
+    if signed:
+        meta["signed"] = signed
+    clauses = [draft.finish() for draft in drafts]
+    if preamble:
+        clauses.insert(0, _preamble(preamble, title))
+    _check_unique(clauses)
+    return Document(key=key, title=title, meta=meta, clauses=tuple(clauses))
+
+
+# --- reading the bytes ------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data:
         raise ParseError(
-            message if message.startswith(str(path)) else f"{path}：{message}"
-        ) from None
+            "看起来是二进制文件（含 NUL 字节），不是文本；"
+            "如果是 UTF-16 编码的文本，请另存为 UTF-8。"
+        )
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ParseError("既不是 UTF-8 也不是 GB18030 编码的文本，可能是二进制文件。")
+
+
+def _check_readable(text: str) -> None:
+    if not text.strip():
+        raise ParseError("文本是空的，没有可解析的内容。")
+    if "\x00" in text:
+        raise ParseError("文本含 NUL 字符，看起来是二进制数据而不是政策文本。")
+    visible = [char for char in text if not char.isspace()]
+    garbage = sum(1 for char in visible if _is_garbage(char))
+    if garbage > _MAX_GARBAGE_SHARE * len(visible):
+        raise ParseError(f"文本大多是控制字符或乱码（{garbage} 个），看起来是二进制数据。")
+    cjk = sum(1 for char in visible if _is_cjk(char))
+    if cjk < _MIN_CJK_SHARE * len(visible):
+        raise ParseError("文本几乎没有中文，不像是一份中文政策文件。")
+
+
+def _is_garbage(char: str) -> bool:
+    return char == "\ufffd" or unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
+
+
+# --- page structure ---------------------------------------------------------------------------
+
+
+def _cut_footer(lines: list[str]) -> list[str]:
+    for index, line in enumerate(lines):
+        if _FOOTER.match(line):
+            return lines[:index]
+    return lines
+
+
+def _is_chrome(line: str) -> bool:
+    return any(pattern.match(line) for pattern in _CHROME)
+
+
+def _take_meta(lines: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Lift the label block (名称 : …) out of the page header; values may sit on the next line."""
+    meta: dict[str, str] = {}
+    kept: list[str] = []
+    in_header = True
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        in_header = in_header and not _is_heading(line)
+        match = _META_LINE.match(line) if in_header else None
+        if match is None:
+            kept.append(line)
+            continue
+        key = _META_LABELS["".join(match["label"].split())]
+        value = match["value"].strip()
+        if not value and _is_meta_value(lines, index, key):
+            value = lines[index]
+            index += 1
+        if key in _DATE_META:
+            value = _iso_date(value) or ""
+        if key is not None and value and key not in meta:
+            meta[key] = value
+    return meta, kept
+
+
+def _is_meta_value(lines: Sequence[str], index: int, key: str | None) -> bool:
+    """Whether lines[index] is the value of the empty label just above it."""
+    if index >= len(lines) or not lines[index] or _META_LINE.match(lines[index]):
+        return False  # a blank line or another label: the field was left empty on the page
+    if key in _DATE_META:
+        return _iso_date(lines[index]) is not None
+    # A value line is closed by a blank line, the next label or the end; else it is body text.
+    after = lines[index + 1] if index + 1 < len(lines) else ""
+    return not after or _META_LINE.match(after) is not None
+
+
+def _is_heading(line: str) -> bool:
+    return _plan_heading(line) is not None or _regulation_heading(line) is not None
+
+
+def _plan_heading(line: str) -> _Heading | None:
+    return _match_heading(line, _PLAN_HEADINGS)
+
+
+def _regulation_heading(line: str) -> _Heading | None:
+    return _match_heading(line, _REGULATION_HEADINGS)
+
+
+def _match_heading(
+    line: str, patterns: Sequence[tuple[ClauseKind, re.Pattern[str]]]
+) -> _Heading | None:
+    for kind, pattern in patterns:
+        match = pattern.match(line)
+        if match:
+            marker = line[: match.start("rest")].strip()
+            return _Heading(kind, chinese_to_int(match["n"]), marker, match["rest"].strip())
+    return None
+
+
+def chinese_to_int(numeral: str) -> int:
+    """`十二` → 12, `九十九` → 99, `一百零五` → 105, `１２` → 12, `二〇二三` → 2023."""
+    if numeral.isdecimal():
+        return int(numeral)  # int() also reads full-width digits
+    if not any(char in _CN_UNITS for char in numeral):
+        return int("".join(str(_CN_DIGITS[char]) for char in numeral))
+    total, digit = 0, 0
+    for char in numeral:
+        if char in _CN_UNITS:
+            total += (digit or 1) * _CN_UNITS[char]
+            digit = 0
+        else:
+            digit = _CN_DIGITS[char]
+    return total + digit
+
+
+def _skip_table_of_contents(paragraphs: list[str]) -> list[str]:
+    """Drop a 目录 block: chapter lines whose numbers rise until the real 第一章 repeats one."""
+    start = next((i for i, p in enumerate(paragraphs) if _TABLE_OF_CONTENTS.match(p)), None)
+    if start is None or any(_regulation_heading(p) for p in paragraphs[:start]):
+        return paragraphs
+    end, last = start + 1, 0
+    while end < len(paragraphs):
+        heading = _regulation_heading(paragraphs[end])
+        if heading is None or heading.kind == "article":
+            break
+        if heading.kind == "chapter":
+            if heading.number <= last:
+                break
+            last = heading.number
+        end += 1
+    return paragraphs[:start] + paragraphs[end:]
+
+
+def _body_start(paragraphs: Sequence[str], *, regulation: bool) -> int | None:
+    """Index of the first heading of the highest rank present; earlier text is the preamble."""
+    classify = _regulation_heading if regulation else _plan_heading
+    ranks = _REGULATION_RANK if regulation else _PLAN_RANK
+    found = [(index, heading) for index, p in enumerate(paragraphs) if (heading := classify(p))]
+    if not found:
+        return None
+    top = min(ranks[heading.kind] for _, heading in found)
+    return next(index for index, heading in found if ranks[heading.kind] == top)
+
+
+# --- clauses ----------------------------------------------------------------------------------
+
+
+def _plan_drafts(body: Sequence[str]) -> list[_Draft]:
+    drafts: list[_Draft] = []
+    part: str | None = None
+    section: str | None = None
+    for paragraph in body:
+        heading = _plan_heading(paragraph)
+        if heading is None:
+            drafts[-1].paragraphs.append(paragraph)
+            continue
+        if heading.kind == "part":
+            part, section = str(heading.number), None
+            clause_id, parent = part, None
+        elif heading.kind == "section":
+            section = _child_id(part, heading.number)
+            clause_id, parent = section, part
+        else:
+            parent = section or part
+            clause_id = _child_id(parent, heading.number)
+        drafts.append(_open(clause_id, heading, parent))
+    return drafts
+
+
+def _regulation_drafts(body: Sequence[str]) -> list[_Draft]:
+    drafts: list[_Draft] = []
+    chapter: str | None = None
+    subchapter: str | None = None
+    for paragraph in body:
+        heading = _regulation_heading(paragraph)
+        if heading is None:
+            drafts[-1].paragraphs.append(paragraph)
+            continue
+        if heading.kind == "chapter":
+            chapter, subchapter = f"ch{heading.number}", None
+            clause_id, parent = chapter, None
+        elif heading.kind == "section":
+            subchapter = f"{chapter}.s{heading.number}" if chapter else f"s{heading.number}"
+            clause_id, parent = subchapter, chapter
+        else:
+            clause_id, parent = f"art{heading.number}", subchapter or chapter
+        drafts.append(_open(clause_id, heading, parent))
+    return drafts
+
+
+def _child_id(parent: str | None, number: int) -> str:
+    return f"{parent}.{number}" if parent else str(number)
+
+
+def _open(clause_id: str, heading: _Heading, parent: str | None) -> _Draft:
+    draft = _Draft(clause_id, heading.kind, parent, heading.marker)
+    if heading.kind in {"item", "article"}:
+        # Items and articles are content; their title is derived from the text when finished.
+        draft.paragraphs.extend([heading.rest] if heading.rest else [])
+        bracketed = _BRACKETED_TITLE.match(heading.rest)
+        draft.heading_title = bracketed["title"] if bracketed else ""
+        return draft
+    title, inline_body = _split_heading(heading.rest)
+    draft.heading_title = title
+    draft.paragraphs.extend([inline_body] if inline_body else [])
+    return draft
+
+
+def _split_heading(rest: str) -> tuple[str, str]:
+    """`加强组织领导。各区要…` → (`加强组织领导`, `各区要…`); a plain heading has no body."""
+    stop = _HEADING_STOP.search(rest)
+    title, body = (rest[: stop.start()], rest[stop.end() :].strip()) if stop else (rest, "")
+    title = title.strip(" ，,；;")
+    if len(title) > _MAX_HEADING_TITLE:
+        # No early stop: this is a paragraph that happens to be numbered, keep all of it.
+        return _short_title(rest), rest
+    return title, body
+
+
+def _short_title(text: str) -> str:
+    """The first phrase of a text, up to the first ，。； and at most ~24 characters."""
+    phrase = _PHRASE_STOP.split(text, maxsplit=1)[0].strip() or text.strip()
+    if len(phrase) <= _MAX_SHORT_TITLE:
+        return phrase
+    return phrase[: _MAX_SHORT_TITLE - 1] + "…"
+
+
+def lead_departments(paragraph: str) -> tuple[str, ...]:
+    """Lead departments from a closing `(人社、农业农村部门按照职责分工负责)`."""
+    match = _CLOSING_PAREN.search(paragraph)
+    if match is None:
+        return ()
+    inner = match["inner"].strip()
+    who = _DUTY_TAIL.fullmatch(inner)
+    if who is None or not _DUTY_END.search(inner):
+        return ()
+    names: list[str] = []
+    for piece in _LIST_SEPARATOR.split(who["who"]):
+        name_match = _DUTY_TAIL.fullmatch(piece.strip())
+        name = name_match["who"] if name_match else ""
+        if name and len(name) <= _MAX_DEPARTMENT and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _preamble(paragraphs: Sequence[str], document_title: str) -> Clause:
+    first = paragraphs[0]
+    title = first if _looks_like_title(first) else document_title
+    return Clause(id="0", kind="preamble", title=title, text="\n".join(paragraphs))
+
+
+def _check_unique(clauses: Sequence[Clause]) -> None:
+    seen: set[str] = set()
+    for clause in clauses:
+        if clause.id in seen:
+            raise ParseError(
+                f"条款编号 {clause.id} 出现了两次（{clause.title}），"
+                "编号不连贯，可能混入了附件或目录。"
+            )
+        seen.add(clause.id)
+
+
+# --- title and dates --------------------------------------------------------------------------
+
+
+def _looks_like_title(line: str) -> bool:
+    return 4 <= len(line) <= 80 and " " not in line and not _SENTENCE_PUNCT.search(line)
+
+
+def _document_title(preamble: Sequence[str], meta: Mapping[str, str], first_line: str) -> str:
+    """The last standalone title line before the body, else the meta name, else the first line."""
+    standalone = (
+        p for p in reversed(preamble) if _looks_like_title(p) and _DOCUMENT_TYPE.search(p)
+    )
+    chosen = next(standalone, None) or meta.get("name") or first_line
+    covered = _COVERED_TITLE.search(chosen)
+    return covered["title"] if covered else chosen
+
+
+def _signature_date(preamble: Sequence[str]) -> str | None:
+    for paragraph in reversed(preamble):
+        match = _SIGNATURE_DATE.match(paragraph)
+        iso = _iso_date(match["date"]) if match else None
+        if iso:
+            return iso
+    return None
+
+
+def _split_signature(body: list[str]) -> tuple[list[str], str | None]:
+    """A numbered notice ends with its signers and date: they belong to no clause."""
+    match = _SIGNATURE_DATE.match(body[-1]) if len(body) > 1 else None
+    closing_date = _iso_date(match["date"]) if match else None
+    if closing_date is None:
+        return body, None
+    end = len(body) - 1
+    while end > 1 and _is_signer(body[end - 1]):
+        end -= 1
+    return body[:end], closing_date
+
+
+def _is_signer(line: str) -> bool:
+    return (
+        len(line) <= 30
+        and not _SENTENCE_PUNCT.search(line)
+        and not _SUB_ITEM.match(line)
+        and not _is_heading(line)
+    )
+
+
+def _iso_date(text: str) -> str | None:
+    """`2023年3月11日`, `二〇二三年三月十一日`, `2023-03-11` → `2023-03-11`; None if not a date."""
+    for pattern in _DATE_FORMS:
+        match = pattern.fullmatch(text.strip())
+        if match:
+            year, month, day = (chinese_to_int(match[group]) for group in "ymd")
+            try:
+                return date(year, month, day).isoformat()
+            except ValueError:
+                return None
+    return None
