@@ -1,0 +1,184 @@
+"""The `policybot` command in a subprocess, as a person or a script would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PLAN = REPO / "knowledge" / "data" / "tianjin-2023-county-migrant-plan.txt"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def policybot(
+    *args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("POLICYBOT_") and key != "TELEGRAM_BOT_TOKEN"
+    }
+    environment["POLICYBOT_DATABASE__URL"] = f"sqlite:///{cwd / 'test.db'}"
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment | {"PYTHONPATH": str(REPO)},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_ask_prints_a_cited_answer(workdir: Path) -> None:
+    result = policybot("ask", "社保能转回老家吗", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "依据：《实施方案》二（三）2" in result.stdout
+
+
+def test_ask_json_has_the_documented_shape(workdir: Path) -> None:
+    result = policybot("ask", "--json", "怎么申请创业担保贷款", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"answer", "topic", "sources", "handoff", "fallback"}
+    assert answer["sources"][0]["clause"] == "2.1.5" and answer["topic"] == "employment"
+    assert set(answer["sources"][0]) == {"doc", "clause", "title", "score"}
+    assert answer["fallback"] is False and answer["handoff"] is False
+
+
+def test_ask_json_from_stdin_answers_each_line_in_order(workdir: Path) -> None:
+    questions = "孩子上公办学校\n上海的社保怎么交\n\n老板欠我两个月工资不给\n😀\n"
+    result = policybot("ask", "--json", "-", cwd=workdir, stdin=questions)
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 5
+    assert answers[0]["sources"][0]["clause"] == "2.4.4"
+    assert answers[1]["fallback"] is True and answers[1]["sources"] == []
+    assert answers[2]["fallback"] is True
+    assert answers[3]["handoff"] is True and answers[3]["sources"][0]["clause"] == "2.3.4"
+    assert answers[4]["fallback"] is True
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",
+        "   ",
+        "x" * 20_000,
+        "\x01\x02\x7f",
+        "\u202e\u200f",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE clause;--",
+        "𠀀𪚥",
+    ],
+)
+def test_bad_input_gets_an_answer_and_exit_code_0(workdir: Path, question: str) -> None:
+    result = policybot("ask", "--json", question, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["answer"]
+
+
+def test_traditional_question_gets_a_traditional_answer(workdir: Path) -> None:
+    result = policybot("ask", "工傷保險回老家還能領嗎", cwd=workdir)
+    assert "依據" in result.stdout and "險" in result.stdout
+
+
+def test_kb_parse_json(workdir: Path) -> None:
+    result = policybot("kb", "parse", str(PLAN), "--json", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"title", "meta", "clauses"}
+    assert len(document["clauses"]) == 35
+    item = next(c for c in document["clauses"] if c["id"] == "2.1.5")
+    assert item["departments"] == ["人社", "农业农村"] and item["parent"] == "2.1"
+    assert set(item) == {"id", "kind", "title", "text", "departments", "parent"}
+
+
+def test_kb_parse_refuses_junk_with_a_message(workdir: Path) -> None:
+    junk = workdir / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 4)
+    result = policybot("kb", "parse", str(junk), "--json", cwd=workdir)
+    assert result.returncode != 0
+    assert result.stderr.strip() and "Traceback" not in result.stderr
+
+
+def test_kb_import_is_idempotent_and_notices_changes(workdir: Path) -> None:
+    first = policybot("kb", "import", str(PLAN), cwd=workdir)
+    again = policybot("kb", "import", str(PLAN), cwd=workdir)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert "unchanged" in again.stdout
+    changed = workdir / "plan.txt"
+    changed.write_text(
+        PLAN.read_text(encoding="utf-8").replace("2000人以上", "3000人以上"), encoding="utf-8"
+    )
+    assert "created" in policybot("kb", "import", str(changed), cwd=workdir).stdout
+    changed.write_text(PLAN.read_text(encoding="utf-8"), encoding="utf-8")
+    assert "updated" in policybot("kb", "import", str(changed), cwd=workdir).stdout
+
+
+def test_kb_list_and_show(workdir: Path) -> None:
+    listing = policybot("kb", "list", cwd=workdir)
+    assert "tianjin-2023-county-migrant-plan" in listing.stdout and "35" in listing.stdout
+    shown = policybot("kb", "show", "2.3.3", cwd=workdir)
+    assert shown.returncode == 0
+    assert "拖欠农民工工资" in shown.stdout and "二（三）3" in shown.stdout
+    missing = policybot("kb", "show", "9.9.9", cwd=workdir)
+    assert missing.returncode != 0 and "9.9.9" in missing.stderr
+
+
+def test_eval_reports_every_metric(workdir: Path) -> None:
+    questions = workdir / "q.jsonl"
+    rows = [
+        {"id": "t1", "q": "保障性租赁住房租金怎么定", "clauses": ["2.4.3"], "topic": "housing", "handoff": False, "style": "formal"},
+        {"id": "t2", "q": "明天下雨吗", "clauses": [], "topic": "out_of_scope", "handoff": False, "style": "colloquial"},
+        {"id": "t3", "q": "老板拖了我半年工钱", "clauses": ["2.3.3", "2.3.4"], "topic": "rights", "handoff": True, "style": "colloquial"},
+    ]  # fmt: skip
+    questions.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8"
+    )
+    result = policybot("eval", str(questions), "--json", "--baseline", "bm25", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    overall = report["overall"]
+    assert overall["top1"] == 1.0 and overall["oos_rejection"] == 1.0
+    assert overall["handoff_recall"] == 1.0 and overall["handoff_precision"] == 1.0
+    assert set(overall["latency_ms"]) == {"p50", "p99", "max"}
+    assert set(report["by_style"]) == {"formal", "colloquial"}
+    assert "baseline" in report and "top1" in report["baseline"]
+
+
+def test_eval_refuses_a_file_in_the_wrong_format(workdir: Path) -> None:
+    bad = workdir / "bad.jsonl"
+    bad.write_text("not json\n", encoding="utf-8")
+    result = policybot("eval", str(bad), cwd=workdir)
+    assert result.returncode == 1 and "bad.jsonl:1" in result.stderr
+
+
+def test_bad_configuration_stops_with_the_key_named(workdir: Path) -> None:
+    result = policybot(
+        "ask", "你好", cwd=workdir, env={"POLICYBOT_PRIVACY__QUESTION_RETENTION_DAYS": "-5"}
+    )
+    assert result.returncode == 2
+    assert "question_retention_days" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_logs_carry_numbers_not_the_question(workdir: Path) -> None:
+    result = policybot("ask", "--json", "我的手机号13812345678老板欠薪", cwd=workdir)
+    assert "13812345678" not in result.stderr and "欠薪" not in result.stderr
+
+
+def test_chat_reads_numbers_as_choices(workdir: Path) -> None:
+    result = policybot("chat", cwd=workdir, stdin="/topics\n1\n退出\n")
+    assert result.returncode == 0, result.stderr
+    assert "找工作·创业" in result.stdout and "《实施方案》写了这些" in result.stdout
