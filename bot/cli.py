@@ -21,7 +21,6 @@ from bot.repositories.documents import list_documents
 from bot.runtime import build_runtime, prepare_engine
 from bot.runtime import prepare_matcher as runtime_matcher
 from bot.settings import Settings, SettingsError, load_settings
-from bot.telegram_channel import TelegramDeps, run_telegram
 from bot.terminal import chat
 from handlers.answers import Answer
 from handlers.questions import answer_question
@@ -115,6 +114,9 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
             "（1–256 个字符，A–Z a–z 0–9 _ -）。\n"
         )
         return EXIT_BAD_CONFIG
+    # Imported here: python-telegram-bot costs memory and start-up time the other commands don't need.
+    from bot.telegram_channel import TelegramDeps, run_telegram
+
     runtime = build_runtime(settings)
     run_telegram(
         settings.telegram,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
@@ -18,6 +18,10 @@ class Lexicon:
     synonyms: Mapping[str, str]
     user_words: tuple[tuple[str, int], ...]
     stopwords: frozenset[str] = frozenset()
+    # Each CJK character's everyday toneless pinyin (data/char_pinyin.tsv).
+    readings: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # jieba's base dictionary; None means jieba's own full one.
+    dictionary_path: Path | None = None
     # Regular expressions for what a word list can't enumerate (摔断了腿, 压伤了手 → 工伤).
     patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
 
@@ -81,6 +85,16 @@ def parse_stopwords(lines: Iterable[str]) -> frozenset[str]:
     return frozenset(word for line in lines if (word := line.split("#", 1)[0].strip()))
 
 
+def parse_readings(lines: Iterable[str]) -> dict[str, str]:
+    """`字<TAB>zi` lines → {字: zi}."""
+    readings: dict[str, str] = {}
+    for line in lines:
+        char, _, reading = line.partition("\t")
+        if char and reading:
+            readings[char] = reading.strip()
+    return readings
+
+
 def load_lexicon(
     synonyms_path: Path | None = None,
     user_dictionary_path: Path | None = None,
@@ -99,4 +113,10 @@ def load_lexicon(
         user_words=user_words,
         patterns=parse_patterns(data),
         stopwords=parse_stopwords(stopwords_path.read_text(encoding="utf-8").splitlines()),
+        readings=MappingProxyType(
+            parse_readings(
+                bundled_data_path("char_pinyin.tsv").read_text(encoding="utf-8").splitlines()
+            )
+        ),
+        dictionary_path=bundled_data_path("jieba_dict.txt"),
     )

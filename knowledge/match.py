@@ -141,9 +141,11 @@ class Matcher:
         self._tokenizer = Tokenizer(
             [*lexicon.user_words, *((term, VOCABULARY_WORD_FREQUENCY) for term in canonical)],
             lexicon.stopwords,
+            lexicon.dictionary_path,
         )
         self._corrector = PhoneticCorrector(
             vocabulary,
+            readings=lexicon.readings,
             common_words=self._tokenizer.word_frequencies,
             segment=self._tokenizer.segment,
         )
@@ -242,9 +244,12 @@ class Matcher:
                 fallback_reason=FallbackReason.EMPTY,
             )
         is_overview = bool(_OVERVIEW.search(text))
-        # "总结一下/有哪些措施/这个方案" say what kind of answer is wanted, not what it is about.
-        topical = _PLAN_ITSELF.sub(" ", text)
-        features = self.query_features(_OVERVIEW.sub(" ", topical) if is_overview else topical)
+        # In an overview question "总结一下/有哪些措施/这个方案" say what kind of answer is
+        # wanted, not what it is about; elsewhere "这个文件" may be the subject (who issued it).
+        if is_overview:
+            features = self.query_features(_OVERVIEW.sub(" ", _PLAN_ITSELF.sub(" ", text)))
+        else:
+            features = self.query_features(text)
         scores = self.index.score(features)
         for position, height in self._heights.items():
             if is_overview:

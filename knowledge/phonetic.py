@@ -11,23 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
-
-from pypinyin import Style, lazy_pinyin
-from pypinyin.constants import PINYIN_DICT
-from pypinyin.style import convert
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_RUN = re.compile(r"[a-z]+(?: [a-z]+)*")
 MAX_TERM_CHARS = 6
 COMMON_WORD_FREQUENCY = 100
-
-
-@lru_cache(maxsize=1)
-def pinyin_syllables() -> frozenset[str]:
-    """Every toneless syllable pypinyin knows (about 420)."""
-    readings = {reading for value in PINYIN_DICT.values() for reading in value.split(",")}
-    return frozenset(convert(reading, Style.NORMAL, strict=True) for reading in readings)
 
 
 def split_pinyin(letters: str, syllables: frozenset[str]) -> tuple[str, ...] | None:
@@ -52,6 +40,7 @@ class PhoneticCorrector:
         self,
         vocabulary: Iterable[str],
         *,
+        readings: Mapping[str, str],
         common_words: Mapping[str, int],
         segment: Callable[[str], Iterable[tuple[str, int, int]]],
     ) -> None:
@@ -59,10 +48,10 @@ class PhoneticCorrector:
         # would cut a common word in two (上半 in 上半年, 保障方 in 保障方面).
         self._common_words = common_words
         self._segment = segment
-        self._syllables = pinyin_syllables()
-        # Each character's everyday reading, looked up once: reading characters one by one (not
-        # by phrase) keeps a term's key and a typo's key comparable, and keeps the hot path cheap.
-        self._readings: dict[str, str] = {}
+        # Each character's everyday toneless reading: reading characters one by one (not by
+        # phrase) keeps a term's key and a typo's key comparable, and the hot path cheap.
+        self._readings = readings
+        self._syllables = frozenset(readings.values())
         self._terms_by_sound: dict[tuple[str, ...], list[str]] = {}
         for term in sorted(set(vocabulary)):
             if 2 <= len(term) <= MAX_TERM_CHARS and _CJK_RUN.fullmatch(term):
@@ -70,11 +59,8 @@ class PhoneticCorrector:
         self._max_term_chars = max((len(key) for key in self._terms_by_sound), default=0)
 
     def _sounds(self, text: str) -> tuple[str, ...]:
-        readings = self._readings
-        for char in text:
-            if char not in readings:
-                readings[char] = lazy_pinyin(char)[0]
-        return tuple(readings[char] for char in text)
+        # A character without a reading (rare CJK) gets itself: it can then match only itself.
+        return tuple(self._readings.get(char, char) for char in text)
 
     def correct(self, text: str) -> str:
         """The text with sound-alike windows replaced by vocabulary terms."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import jieba
 
@@ -16,13 +17,18 @@ class Tokenizer:
     """One private jieba instance (not jieba's global one), loaded once with the user dictionary."""
 
     def __init__(
-        self, user_words: Iterable[tuple[str, int]], stopwords: frozenset[str] = frozenset()
+        self,
+        user_words: Iterable[tuple[str, int]],
+        stopwords: frozenset[str] = frozenset(),
+        dictionary_path: Path | None = None,
     ) -> None:
         self._stopwords = stopwords
         # jieba announces its dictionary loading at INFO; it says nothing a worker's log needs.
         logging.getLogger("jieba").setLevel(logging.WARNING)
         jieba.setLogLevel(logging.WARNING)
-        self._jieba = jieba.Tokenizer()
+        self._jieba = (
+            jieba.Tokenizer(str(dictionary_path)) if dictionary_path else jieba.Tokenizer()
+        )
         self._jieba.initialize()
         for word, frequency in user_words:
             self._jieba.add_word(word, freq=frequency)

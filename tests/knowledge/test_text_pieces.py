@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from knowledge.citation import chinese_numeral, citation, clause_label
+from knowledge.lexicon import load_lexicon
 from knowledge.normalizer import MAX_QUESTION_CHARS, Normalizer, ScriptConverter
-from knowledge.phonetic import PhoneticCorrector, pinyin_syllables, split_pinyin
+from knowledge.phonetic import PhoneticCorrector, split_pinyin
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,8 @@ def test_traditional_round_trip_uses_traditional_characters() -> None:
 @pytest.fixture(scope="module")
 def corrector() -> PhoneticCorrector:
     return PhoneticCorrector(
-        ["工伤", "工伤保险", "落户", "积分落户", "随迁子女", "拖欠工资", "失业", "上班"],
+        readings=load_lexicon().readings,
+        vocabulary=["工伤", "工伤保险", "落户", "积分落户", "随迁子女", "拖欠工资", "失业", "上班"],
         common_words={"事业": 10025, "工商": 1684, "上半年": 5000, "半年": 3000},
         segment=lambda text: [("上半年", 3, 6)] if text.startswith("今年上半年") else [],
     )
@@ -96,8 +98,9 @@ def test_english_words_are_not_read_as_pinyin(corrector: PhoneticCorrector) -> N
 
 
 def test_pinyin_splitting() -> None:
-    assert split_pinyin("gongshang", pinyin_syllables()) == ("gong", "shang")
-    assert split_pinyin("salary", pinyin_syllables()) is None
+    syllables = frozenset(load_lexicon().readings.values())
+    assert split_pinyin("gongshang", syllables) == ("gong", "shang")
+    assert split_pinyin("salary", syllables) is None
 
 
 @pytest.mark.parametrize(
