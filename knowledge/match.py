@@ -48,6 +48,9 @@ MAX_RANKED = 5
 VOCABULARY_WORD_FREQUENCY = 300
 # The plan's framing (notice, parts) yields to its operative clauses when both fit equally.
 FRAMING_FACTOR = 0.9
+# "户口在河南" says where someone is registered, not that they ask about settling (落户).
+_REGISTERED_IN = re.compile(r"(户口|户籍)(都|还|也|本来)?(在|是)")
+SINGLE_CHAR_WEIGHT = 0.5
 _PLAN_ITSELF = re.compile(r"(这个|这份|这项|该|此|本|这)(实施)?(方案|政策|文件)")
 
 _OVERVIEW = re.compile(
@@ -208,7 +211,12 @@ class Matcher:
         """Weighted features of a normalised, corrected question."""
         features: dict[str, float] = {}
         for feature in self._tokenizer.features(text):
-            weight = BIGRAM_WEIGHT if feature.startswith("#") else WORD_WEIGHT
+            if feature.startswith("#"):
+                weight = BIGRAM_WEIGHT
+            elif len(feature) == 1:  # 钱, 房, 扣: meaningful, but too loose to lead
+                weight = SINGLE_CHAR_WEIGHT
+            else:
+                weight = WORD_WEIGHT
             features[feature] = max(features.get(feature, 0.0), weight)
         edges = self._tokenizer.boundaries(text)
         for match in self._synonym_pattern.finditer(text):
@@ -236,7 +244,7 @@ class Matcher:
 
     def match(self, question: str) -> MatchResult:
         normalized = self._normalizer.normalize(question)
-        text = self._corrector.correct(normalized.text)
+        text = _REGISTERED_IN.sub(r"户籍\3", self._corrector.correct(normalized.text))
         if not re.search(r"[\u4e00-\u9fffa-z0-9]", text):
             return MatchResult(
                 Verdict.FALLBACK,
