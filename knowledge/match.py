@@ -218,28 +218,27 @@ class Matcher:
             else:
                 weight = WORD_WEIGHT
             features[feature] = max(features.get(feature, 0.0), weight)
+        terms: dict[str, float] = {}
         edges = self._tokenizer.boundaries(text)
         for match in self._synonym_pattern.finditer(text):
-            if match.start() not in edges or match.end() not in edges:
-                continue  # 农民工办 inside 农民工办事 is not the office
-            for feature in self._expansions.get(self._synonyms[match.group(0)], ()):
-                if not feature.startswith("#"):
-                    features[feature] = max(features.get(feature, 0.0), SYNONYM_WEIGHT)
+            if match.start() in edges and match.end() in edges:  # not 农民工办 inside 农民工办事
+                terms[self._synonyms[match.group(0)]] = SYNONYM_WEIGHT
         for pattern, canonical in self._patterns:
             if pattern.search(text):
-                for feature in self._expansions[canonical]:
-                    if not feature.startswith("#"):
-                        features[feature] = max(features.get(feature, 0.0), SYNONYM_WEIGHT)
+                terms[canonical] = SYNONYM_WEIGHT
         for phrase, _score, _ in process.extract_iter(
             text, self._fuzzy_phrases, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_PHRASE_CUTOFF
         ):
             alignment = fuzz.partial_ratio_alignment(phrase, text)
             # A window cut short by the end of the question is a shared prefix, not a typo.
-            if alignment is None or alignment.dest_end - alignment.dest_start < len(phrase) - 1:
-                continue
-            for feature in self._expansions[phrase]:
-                if not feature.startswith("#"):
-                    features[feature] = max(features.get(feature, 0.0), FUZZY_PHRASE_WEIGHT)
+            if (
+                alignment is not None
+                and alignment.dest_end - alignment.dest_start >= len(phrase) - 1
+            ):
+                terms.setdefault(phrase, FUZZY_PHRASE_WEIGHT)
+        for term, weight in terms.items():
+            for feature in self._expansions[term]:
+                features[feature] = max(features.get(feature, 0.0), weight)
         return features
 
     def match(self, question: str) -> MatchResult:
