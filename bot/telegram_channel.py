@@ -14,7 +14,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -70,9 +71,7 @@ class TelegramDeps:
     user_keys: UserKeyHasher
 
 
-class BotContext(
-    CallbackContext[ExtBot[None], dict[object, object], dict[object, object], dict[object, object]]
-):
+class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """python-telegram-bot's context with our dependencies behind a typed property."""
 
     @property
@@ -204,13 +203,14 @@ async def send_with_retry(call: Callable[[], Awaitable[T]], *, attempts: int = S
     raise AssertionError("unreachable")
 
 
-async def deliver(bot: ExtBot[None], chat_id: int, replies: Sequence[Reply]) -> int:
+async def deliver(bot: ExtBot[Any], chat_id: int, replies: Sequence[Reply]) -> int:
     """Send every reply in order; returns the number of Telegram messages sent."""
     sent = 0
     for reply in replies:
         for text, keyboard in render(reply):
             await send_with_retry(
-                lambda text=text, keyboard=keyboard: bot.send_message(
+                partial(
+                    bot.send_message,
                     chat_id,
                     text,
                     parse_mode=ParseMode.HTML,
@@ -269,31 +269,16 @@ async def on_error(update: object, context: BotContext) -> None:
     )
 
 
-async def register_commands(
-    application: Application[
-        ExtBot[None],
-        BotContext,
-        dict[object, object],
-        dict[object, object],
-        dict[object, object],
-        object,
-    ],
-) -> None:
+# python-telegram-bot's generics (bot, context, data stores, job queue) spelled once.
+TelegramApplication = Application[Any, BotContext, Any, Any, Any, Any]
+
+
+async def register_commands(application: TelegramApplication) -> None:
     """The command menu Telegram shows beside the text field."""
     await send_with_retry(
         lambda: application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
     )
     log_event("telegram_ready", username=application.bot.username)
-
-
-TelegramApplication = Application[
-    ExtBot[None],
-    BotContext,
-    dict[object, object],
-    dict[object, object],
-    dict[object, object],
-    object,
-]
 
 
 def build_application(
