@@ -290,6 +290,7 @@ def build_application(
     connect_timeout: float,
     read_timeout: float,
     max_concurrent_updates: int = 64,
+    overall_per_second: float = 30,
 ) -> TelegramApplication:
     """The python-telegram-bot Application with our callbacks; `main` only runs it."""
     context_types = ContextTypes(context=BotContext)
@@ -299,7 +300,7 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_file_url)
         .context_types(context_types)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=overall_per_second, max_retries=3))
         .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
         .connect_timeout(connect_timeout)
         .read_timeout(read_timeout)
