@@ -219,7 +219,7 @@ def load_settings(config_path: Path | None = None, **overrides: Any) -> Settings
         raise SettingsError(describe_validation_error(error, config_path=path)) from None
     except SourceParseError as error:
         # pydantic-settings could not decode an environment value (e.g. a list that isn't JSON).
-        raise SettingsError(f"配置错误：环境变量无法解析：{error}") from None
+        raise SettingsError(describe_source_error(error)) from None
     # Hand back a plain Settings, not the per-call subclass, so it pickles and prints plainly.
     return Settings.model_construct(
         _fields_set=loaded.model_fields_set,
@@ -256,6 +256,16 @@ def describe_validation_error(error: ValidationError, *, config_path: Path | Non
     if config_path is not None:
         lines.append(f"（配置文件：{config_path}）")
     return "\n".join(lines)
+
+
+def describe_source_error(error: SourceParseError) -> str:
+    """An environment value pydantic-settings could not decode, usually a list not written as JSON."""
+    # Its message names only the section: 'error parsing value for field "legal_aid" from source …'.
+    section = re.search(r'field "(\w+)"', str(error))
+    where = f"{section[1]}（环境变量 {env_var_for(section[1])}__…）" if section else "环境变量"
+    return (
+        f"配置错误：{where}：cannot parse the value; write lists as JSON, e.g. '[1, 2]' ({error})"
+    )
 
 
 def _describe_problem(problem: ErrorDetails) -> str:

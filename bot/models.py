@@ -1,0 +1,163 @@
+"""The database tables (sqlmodel); only bot/ sees them, the rest of the code sees knowledge types.
+
+Lists and mappings are JSON columns so the same tables work on SQLite and PostgreSQL, and every
+timestamp is a timezone-aware UTC datetime on both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Dialect, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A datetime stored in UTC and always read back timezone-aware.
+
+    PostgreSQL keeps the zone (timestamptz); SQLite has none and would hand back naive values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware UTC values only")
+        value = value.astimezone(UTC)
+        # SQLite's DATETIME text has no offset; store the UTC wall time and re-attach UTC on read.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _timestamp_column() -> Any:
+    return Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
+
+
+def _document_fk_column() -> Any:
+    # Deleting a document deletes its clauses and curated rows in the database itself.
+    return Field(
+        sa_column=Column(
+            Integer, ForeignKey("document.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+
+
+class DocumentRecord(SQLModel, table=True):
+    """One imported policy document; `content_hash` tells a re-import whether anything changed."""
+
+    __tablename__ = "document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True)
+    title: str = Field(sa_type=Text)
+    meta: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    content_hash: str
+    # The curation's short title; None means the document was imported without a curated layer.
+    short_title: str | None = None
+    imported_at: datetime = _timestamp_column()
+    updated_at: datetime = _timestamp_column()
+
+
+class ClauseRecord(SQLModel, table=True):
+    """One clause of a document; `position` keeps the reading order."""
+
+    __tablename__ = "clause"
+    __table_args__ = (UniqueConstraint("document_id", "clause_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = _document_fk_column()
+    clause_id: str
+    position: int
+    kind: str
+    title: str = Field(sa_type=Text)
+    text: str = Field(sa_type=Text)
+    departments: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    parent: str | None = None
+
+
+class CuratedClauseRecord(SQLModel, table=True):
+    """The reviewed plain-language layer of one clause; `position` keeps the curated file's order."""
+
+    __tablename__ = "curated_clause"
+    __table_args__ = (UniqueConstraint("document_id", "clause_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = _document_fk_column()
+    clause_id: str
+    position: int
+    title: str = Field(sa_type=Text)
+    topic: str
+    summary: str = Field(sa_type=Text)
+    next_steps: str = Field(sa_type=Text)
+    ask: str = Field(sa_type=Text)
+    hotlines: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    phrases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    no_figure: str = Field(default="", sa_type=Text)
+
+
+class AppSecret(SQLModel, table=True):
+    """A generated secret the app keeps between restarts (e.g. the user-key HMAC key)."""
+
+    __tablename__ = "app_secret"
+
+    name: str = Field(primary_key=True)
+    value: str
+
+
+class UserRecord(SQLModel, table=True):
+    """A person, known only by a keyed hash of their platform id; no names, no numbers."""
+
+    __tablename__ = "bot_user"
+
+    user_key: str = Field(primary_key=True)
+    channel: str
+    first_seen: datetime = _timestamp_column()
+    source: str | None = None  # the deep-link payload (poster, campaign) that brought them
+    source_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    language: str | None = None
+
+
+class QuestionRow(SQLModel, table=True):
+    """One answered (or unanswered) question: numbers always, text only where policy allows."""
+
+    __tablename__ = "question"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_key: str = Field(index=True)
+    channel: str
+    document_key: str | None = None
+    clause_id: str | None = None
+    score: float = 0.0
+    topic: str | None = None
+    fallback: bool = False
+    handoff: bool = False
+    latency_ms: float = 0.0
+    useful: bool | None = None
+    # Kept only for unanswered or 没用 questions, for review, and only for the retention period.
+    text: str | None = Field(default=None, sa_type=Text)
+    asked_at: datetime = Field(
+        default_factory=utc_now, sa_type=UtcDateTime, nullable=False, index=True
+    )
+
+
+class ConversationRecord(SQLModel, table=True):
+    """A person's dialogue state, so any process or channel continues the conversation."""
+
+    __tablename__ = "conversation"
+
+    user_key: str = Field(primary_key=True)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _timestamp_column()

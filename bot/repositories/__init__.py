@@ -1,0 +1,1 @@
+"""Repository functions over the sqlmodel tables; each takes the caller's `session` and never commits."""

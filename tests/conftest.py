@@ -1,0 +1,99 @@
+"""Shared fixtures: a database per test, on SQLite and (when one answers) on PostgreSQL.
+
+Storage tests ask for `database_url`, `engine` or `session` and so run once per backend. The
+PostgreSQL variant needs `POLICYBOT_TEST_DATABASE_URL` (e.g.
+`postgresql+psycopg://postgres@127.0.0.1:5432/test`) and is skipped when it is unset or the server
+does not answer. Each PostgreSQL test gets its own schema, dropped afterwards, so parallel and
+repeated runs never see each other's tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from bot.database import create_engine_for, init_db
+
+TEST_DATABASE_URL_ENV = "POLICYBOT_TEST_DATABASE_URL"
+# Backend name (the test id suffix) → the fixture that provides a fresh database of that kind.
+DATABASE_FIXTURES = {"sqlite": "sqlite_url", "postgresql": "postgres_url"}
+
+
+def url_with_search_path(url: str, schema: str) -> str:
+    """The same server and database, with unqualified table names resolving to `schema`."""
+    # psycopg passes `options` to libpq: the server sets search_path for every pooled connection.
+    parsed = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_test_engine(url: str) -> Engine:
+    """The production engine for `url` with the tables created: what the bot gets at start."""
+    engine = create_engine_for(url)
+    init_db(engine)
+    return engine
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'policybot.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """The configured PostgreSQL URL once it has answered; checked once per run."""
+    url = os.environ.get(TEST_DATABASE_URL_ENV, "").strip()
+    if not url:
+        pytest.skip(f"{TEST_DATABASE_URL_ENV} is not set")
+    probe = create_engine_for(url)
+    try:
+        with probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as error:
+        pytest.skip(f"PostgreSQL at {TEST_DATABASE_URL_ENV} does not answer: {error.orig}")
+    finally:
+        probe.dispose()
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A URL whose connections live in a fresh schema, dropped after the test."""
+    schema = f"t_{uuid.uuid4().hex}"
+    admin = create_engine_for(postgres_server_url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield url_with_search_path(postgres_server_url, schema)
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=list(DATABASE_FIXTURES))
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database: once on SQLite, once on PostgreSQL."""
+    url: str = request.getfixturevalue(DATABASE_FIXTURES[request.param])
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_test_engine(database_url)
+    yield engine
+    # Close pooled connections before the schema or the temp dir goes away.
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session
