@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from bot.evaluation import EvalFileError, evaluate, format_report, read_items
 from bot.events import configure_logging
 from bot.knowledge_base import import_source, import_startup_sources
 from bot.repositories.documents import list_documents
-from bot.runtime import build_runtime, prepare_engine
+from bot.runtime import build_runtime, enforce_retention, prepare_engine
 from bot.runtime import prepare_matcher as runtime_matcher
 from bot.settings import Settings, SettingsError, load_settings
 from bot.terminal import chat
@@ -118,9 +119,14 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.telegram_channel import TelegramDeps, run_telegram
 
     runtime = build_runtime(settings)
+    retention = timedelta(days=settings.privacy.question_retention_days)
+
+    async def housekeeping() -> None:
+        await asyncio.to_thread(enforce_retention, runtime.engine, retention)
+
     run_telegram(
         settings.telegram,
-        TelegramDeps(runtime.dialogue, runtime.user_keys),
+        TelegramDeps(runtime.dialogue, runtime.user_keys, housekeeping),
         token=token.get_secret_value(),
         webhook_url=args.webhook,
         listen=args.listen,

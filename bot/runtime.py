@@ -52,6 +52,15 @@ def prepare_matcher(settings: Settings, engine: Engine) -> Matcher:
     return matcher
 
 
+def enforce_retention(engine: Engine, retention: timedelta) -> int:
+    """Forget question texts older than the retention period (run at start and periodically)."""
+    with Session(engine) as session:
+        purged = purge_question_texts(older_than=retention, session=session)
+        session.commit()
+    log_event("retention_enforced", question_texts_purged=purged)
+    return purged
+
+
 def build_runtime(settings: Settings) -> Runtime:
     engine = prepare_engine(settings)
     matcher = prepare_matcher(settings, engine)
@@ -62,11 +71,8 @@ def build_runtime(settings: Settings) -> Runtime:
             if configured is not None
             else get_or_create_secret(USER_KEY_SECRET_NAME, session=session)
         )
-        purged = purge_question_texts(
-            older_than=timedelta(days=settings.privacy.question_retention_days), session=session
-        )
         session.commit()
-    log_event("retention_enforced", question_texts_purged=purged)
+    enforce_retention(engine, timedelta(days=settings.privacy.question_retention_days))
     return Runtime(
         engine=engine,
         matcher=matcher,

@@ -9,6 +9,7 @@ messages of at most 4,096 characters with an inline keyboard. Sending retries 42
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import time
@@ -56,6 +57,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "怎么用"),
 )
 SEND_ATTEMPTS = 5
+HOUSEKEEPING_SECONDS = 6 * 3600
 FIRST_BACKOFF_SECONDS = 0.5
 # Labels this short sit two to a row; longer ones get a row each so they stay readable on a phone.
 SHORT_LABEL_CHARS = 8
@@ -69,6 +71,8 @@ class TelegramDeps:
 
     dialogue: Dialogue
     user_keys: UserKeyHasher
+    # Periodic upkeep while the bot runs (the retention purge); None in tests.
+    housekeeping: Callable[[], Awaitable[None]] | None = None
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -281,6 +285,35 @@ async def register_commands(application: TelegramApplication) -> None:
     log_event("telegram_ready", username=application.bot.username)
 
 
+async def keep_house(housekeeping: Callable[[], Awaitable[None]]) -> None:
+    """Run the upkeep now and every HOUSEKEEPING_SECONDS until the bot stops."""
+    while True:
+        try:
+            await housekeeping()
+        except Exception as error:  # upkeep failing must not stop answering workers
+            log_event("housekeeping_failed", logging.ERROR, error=type(error).__name__)
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
+async def on_start(application: TelegramApplication) -> None:
+    """After start-up: the command menu, then the periodic upkeep."""
+    await register_commands(application)
+    deps = application.bot_data["deps"]
+    if isinstance(deps, TelegramDeps) and deps.housekeeping is not None:
+        # Our own task (post_init runs before the application counts as running); on_stop ends it.
+        application.bot_data["housekeeping"] = asyncio.create_task(keep_house(deps.housekeeping))
+
+
+async def on_stop(application: TelegramApplication) -> None:
+    """Stop the upkeep and log the shutdown."""
+    task = application.bot_data.pop("housekeeping", None)
+    if isinstance(task, asyncio.Task):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    log_event("telegram_stopped", username=application.bot.username)
+
+
 def build_application(
     *,
     token: str,
@@ -305,7 +338,8 @@ def build_application(
         .connect_timeout(connect_timeout)
         .read_timeout(read_timeout)
         .get_updates_read_timeout(read_timeout + 30)
-        .post_init(register_commands)
+        .post_init(on_start)
+        .post_shutdown(on_stop)
         .build()
     )
     application.bot_data["deps"] = deps
@@ -342,14 +376,19 @@ def run_telegram(
         return
     secret = settings.webhook_secret
     assert secret is not None  # checked by the CLI before anything starts
-    path = urlsplit(webhook_url).path.lstrip("/")
-    # PTB's webhook server refuses (403) any request without this X-Telegram-Bot-Api-Secret-Token.
     application.run_webhook(
-        listen=listen,
-        port=port,
-        url_path=path,
-        webhook_url=webhook_url,
-        secret_token=secret.get_secret_value(),
-        allowed_updates=Update.ALL_TYPES,
+        **webhook_options(webhook_url, secret.get_secret_value(), listen=listen, port=port),
         close_loop=False,
     )
+
+
+def webhook_options(url: str, secret: str, *, listen: str, port: int) -> dict[str, Any]:
+    """Where PTB's webhook server listens; it refuses (403) requests without the secret header."""
+    return {
+        "listen": listen,
+        "port": port,
+        "url_path": urlsplit(url).path.lstrip("/"),
+        "webhook_url": url,
+        "secret_token": secret,
+        "allowed_updates": Update.ALL_TYPES,
+    }

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -19,8 +20,11 @@ from bot.telegram_channel import (
     TelegramApplication,
     TelegramDeps,
     build_application,
+    on_start,
+    on_stop,
     register_commands,
     render,
+    webhook_options,
 )
 from bot.user_keys import UserKeyHasher
 from handlers.dialogue import Dialogue
@@ -236,3 +240,68 @@ def test_long_replies_are_split_and_escaped() -> None:
     )
     assert pieces[0][0].startswith("第一段 &lt;&amp;&gt;")
     assert pieces[-1][1] is not None and all(markup is None for _, markup in pieces[:-1])
+
+
+async def test_housekeeping_runs_once_the_bot_starts(plan_matcher: Matcher, tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'bot.db'}")
+    init_db(engine)
+    ran = asyncio.Event()
+
+    async def housekeeping() -> None:
+        ran.set()
+
+    deps = TelegramDeps(
+        Dialogue(plan_matcher, SqlDialogueStore(engine)), UserKeyHasher("k"), housekeeping
+    )
+    async with FakeTelegramServer() as server:
+        application = build_application(
+            token=DEFAULT_TOKEN,
+            base_url=server.base_url,
+            base_file_url=server.base_file_url,
+            deps=deps,
+            connect_timeout=5,
+            read_timeout=5,
+        )
+        async with application:
+            await on_start(application)
+            await asyncio.wait_for(ran.wait(), timeout=5)
+            await on_stop(application)
+            assert "housekeeping" not in application.bot_data
+        assert server.my_commands()[0]["command"] == "start"
+
+
+async def test_webhook_refuses_requests_without_the_secret(
+    plan_matcher: Matcher, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'bot.db'}")
+    init_db(engine)
+    url = f"http://127.0.0.1:{unused_tcp_port}/telegram/hook"
+    async with FakeTelegramServer() as server:
+        application = build_application(
+            token=DEFAULT_TOKEN,
+            base_url=server.base_url,
+            base_file_url=server.base_file_url,
+            deps=TelegramDeps(Dialogue(plan_matcher, SqlDialogueStore(engine)), UserKeyHasher("k")),
+            connect_timeout=5,
+            read_timeout=5,
+        )
+        async with application:
+            await application.start()
+            assert application.updater is not None
+            options = webhook_options(url, "s3cret-token", listen="127.0.0.1", port=unused_tcp_port)
+            await application.updater.start_webhook(**options)
+            update = server.send_text(WORKER, "培训补贴")
+            async with aiohttp.ClientSession() as client:
+                refused = await client.post(url, json=update)
+                wrong = await client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+                )
+                accepted = await client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+                )
+            assert (refused.status, wrong.status, accepted.status) == (403, 403, 200)
+            (answer,) = await server.wait_for_messages(WORKER, 1)
+            assert "二（二）" in (answer.text or "")
+            assert server.webhook_url == url
+            await application.updater.stop()
+            await application.stop()
