@@ -45,20 +45,26 @@ class Bot:
     user_keys: UserKeyHasher
 
 
+def application_for(server: FakeTelegramServer, deps: TelegramDeps) -> TelegramApplication:
+    """The production application, pointed at the fake server."""
+    return build_application(
+        token=DEFAULT_TOKEN,
+        base_url=server.base_url,
+        base_file_url=server.base_file_url,
+        deps=deps,
+        connect_timeout=5,
+        read_timeout=5,
+    )
+
+
 @pytest.fixture
 async def bot(plan_matcher: Matcher, tmp_path: Path) -> AsyncIterator[Bot]:
     engine = create_engine_for(f"sqlite:///{tmp_path / 'bot.db'}")
     init_db(engine)
     user_keys = UserKeyHasher("test-secret")
     async with FakeTelegramServer() as server:
-        application = build_application(
-            token=DEFAULT_TOKEN,
-            base_url=server.base_url,
-            base_file_url=server.base_file_url,
-            deps=TelegramDeps(Dialogue(plan_matcher, SqlDialogueStore(engine)), user_keys),
-            connect_timeout=5,
-            read_timeout=5,
-        )
+        deps = TelegramDeps(Dialogue(plan_matcher, SqlDialogueStore(engine)), user_keys)
+        application = application_for(server, deps)
         async with application:
             await register_commands(application)
             await application.start()
@@ -254,14 +260,7 @@ async def test_housekeeping_runs_once_the_bot_starts(plan_matcher: Matcher, tmp_
         Dialogue(plan_matcher, SqlDialogueStore(engine)), UserKeyHasher("k"), housekeeping
     )
     async with FakeTelegramServer() as server:
-        application = build_application(
-            token=DEFAULT_TOKEN,
-            base_url=server.base_url,
-            base_file_url=server.base_file_url,
-            deps=deps,
-            connect_timeout=5,
-            read_timeout=5,
-        )
+        application = application_for(server, deps)
         async with application:
             await on_start(application)
             await asyncio.wait_for(ran.wait(), timeout=5)
@@ -277,14 +276,8 @@ async def test_webhook_refuses_requests_without_the_secret(
     init_db(engine)
     url = f"http://127.0.0.1:{unused_tcp_port}/telegram/hook"
     async with FakeTelegramServer() as server:
-        application = build_application(
-            token=DEFAULT_TOKEN,
-            base_url=server.base_url,
-            base_file_url=server.base_file_url,
-            deps=TelegramDeps(Dialogue(plan_matcher, SqlDialogueStore(engine)), UserKeyHasher("k")),
-            connect_timeout=5,
-            read_timeout=5,
-        )
+        deps = TelegramDeps(Dialogue(plan_matcher, SqlDialogueStore(engine)), UserKeyHasher("k"))
+        application = application_for(server, deps)
         async with application:
             await application.start()
             assert application.updater is not None
