@@ -1,4 +1,5 @@
-"""Shared fixtures: a database per test, on SQLite and (when one answers) on PostgreSQL.
+"""Shared fixtures: a database per test, on SQLite and (when one answers) on PostgreSQL, and the
+bundled knowledge base built once.
 
 Storage tests ask for `database_url`, `engine` or `session` and so run once per backend. The
 PostgreSQL variant needs `POLICYBOT_TEST_DATABASE_URL` (e.g.
@@ -21,6 +22,10 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.database import create_engine_for, init_db
+from knowledge.curation import load_curation
+from knowledge.lexicon import bundled_data_path, load_lexicon
+from knowledge.match import Matcher
+from knowledge.parser import parse_file
 
 TEST_DATABASE_URL_ENV = "POLICYBOT_TEST_DATABASE_URL"
 # Backend name (the test id suffix) → the fixture that provides a fresh database of that kind.
@@ -97,3 +102,13 @@ def engine(database_url: str) -> Iterator[Engine]:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine) as session:
         yield session
+
+
+PLAN = "tianjin-2023-county-migrant-plan"
+
+
+@pytest.fixture(scope="session")
+def plan_matcher() -> Matcher:
+    document = parse_file(bundled_data_path(f"{PLAN}.txt"))
+    curation = load_curation(bundled_data_path(f"{PLAN}.curated.toml"), document)
+    return Matcher([(document, curation)], load_lexicon())

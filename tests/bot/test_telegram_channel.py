@@ -75,18 +75,6 @@ async def bot(plan_matcher: Matcher, tmp_path: Path) -> AsyncIterator[Bot]:
             await application.stop()
 
 
-@pytest.fixture(scope="module")
-def plan_matcher() -> Matcher:
-    from knowledge.curation import load_curation
-    from knowledge.lexicon import bundled_data_path, load_lexicon
-    from knowledge.parser import parse_file
-    from tests.knowledge.conftest import PLAN
-
-    document = parse_file(bundled_data_path(f"{PLAN}.txt"))
-    curation = load_curation(bundled_data_path(f"{PLAN}.curated.toml"), document)
-    return Matcher([(document, curation)], load_lexicon())
-
-
 def labels(message: SentCall) -> list[str]:
     return [label for label, _ in message.buttons]
 
