@@ -8,6 +8,7 @@ Everything expensive happens in `Matcher.__init__`; `match` does no I/O and logs
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ FRAMING_FACTOR = 0.9
 # "户口在河南" says where someone is registered, not that they ask about settling (落户).
 _REGISTERED_IN = re.compile(r"(户口|户籍)(都|还|也|本来)?(在|是)")
 SINGLE_CHAR_WEIGHT = 0.5
+# Everyday words (地方, 工作, 问题) say little about which clause is meant, however rare they are
+# in the plan: above this jieba frequency a word's weight shrinks with its log-frequency.
+COMMON_WORD_FREQUENCY = 10_000
 _PLAN_ITSELF = re.compile(r"(这个|这份|这项|该|此|本|这)(实施)?(方案|政策|文件)")
 
 _OVERVIEW = re.compile(
@@ -160,6 +164,14 @@ class Matcher:
         )
         self._fuzzy_phrases = sorted(p for p in phrases if len(p) >= FUZZY_PHRASE_MIN_CHARS)
         self.index = ClauseIndex(entries, self._tokenizer)
+        frequencies = self._tokenizer.word_frequencies
+        canonical_terms = set(canonical)
+        self._everyday_weight = {
+            feature: WORD_WEIGHT / (1 + math.log10(frequencies[feature] / COMMON_WORD_FREQUENCY))
+            for feature in self.index.postings
+            if frequencies.get(feature, 0) > COMMON_WORD_FREQUENCY
+            and feature not in canonical_terms
+        }
         self._expansions = {
             term: self._expansion(term)
             for term in {
@@ -216,12 +228,14 @@ class Matcher:
             elif len(feature) == 1:  # 钱, 房, 扣: meaningful, but too loose to lead
                 weight = SINGLE_CHAR_WEIGHT
             else:
-                weight = WORD_WEIGHT
+                weight = self._everyday_weight.get(feature, WORD_WEIGHT)
             features[feature] = max(features.get(feature, 0.0), weight)
         terms: dict[str, float] = {}
         edges = self._tokenizer.boundaries(text)
-        for match in self._synonym_pattern.finditer(text):
-            if match.start() in edges and match.end() in edges:  # not 农民工办 inside 农民工办事
+        # A variant must start and end at word breaks: 农民工办 inside 农民工办事 is not the office.
+        for start in edges:
+            match = self._synonym_pattern.match(text, start)
+            if match is not None and match.end() in edges:
                 terms[self._synonyms[match.group(0)]] = SYNONYM_WEIGHT
         for pattern, canonical in self._patterns:
             if pattern.search(text):

@@ -51,6 +51,10 @@ PHRASINGS: list[tuple[str, set[str]]] = [
     ("zai tianjin neng luohu ma", {"2.4.5"}),
     ("俺想学个手艺 有补贴木有", {"2.2.2", "2.2.1"}),
     ("boss不发salary怎么办", {"2.3.3"}),
+    # words that sit inside other words, and everyday words that must not lead
+    ("天津哪里有专门给农民工办事的地方 我在东丽", {"2.5.2"}),
+    ("春节回家前能不能把工资结清，老板说过完年再给", {"2.3.3"}),
+    ("俺闺女今年六岁 户口在河南 能在天津上一年级不", {"2.4.4"}),
 ]
 
 
