@@ -6,27 +6,17 @@ from collections.abc import Mapping
 
 from knowledge.curation import Topic
 
-# The topic menu: label → the curated topics it gathers, in the order a worker scans them.
-MENU_TOPICS: Mapping[str, tuple[Topic, ...]] = {
-    "找工作·创业": ("employment", "campaign"),
-    "技能培训": ("skills",),
-    "工资·合同·工伤": ("rights",),
-    "社保": ("social_insurance",),
-    "落户·居住证": ("settlement",),
-    "孩子上学": ("schooling",),
-    "住房": ("housing",),
-    "法律援助": ("legal_aid",),
-}
-MENU_KEYS: Mapping[str, str] = {
-    "找工作·创业": "jobs",
-    "技能培训": "skills",
-    "工资·合同·工伤": "rights",
-    "社保": "insurance",
-    "落户·居住证": "settle",
-    "孩子上学": "school",
-    "住房": "housing",
-    "法律援助": "legal",
-}
+# The topic menu in the order a worker scans it: label, payload key, the curated topics it gathers.
+MENU: tuple[tuple[str, str, tuple[Topic, ...]], ...] = (
+    ("找工作·创业", "jobs", ("employment", "campaign")),
+    ("技能培训", "skills", ("skills",)),
+    ("工资·合同·工伤", "rights", ("rights",)),
+    ("社保", "insurance", ("social_insurance",)),
+    ("落户·居住证", "settle", ("settlement",)),
+    ("孩子上学", "school", ("schooling",)),
+    ("住房", "housing", ("housing",)),
+    ("法律援助", "legal", ("legal_aid",)),
+)
 
 WELCOME = (
     "你好！我是天津农民工政策小助手。\n"

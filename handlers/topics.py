@@ -21,16 +21,16 @@ def topic_menu(prompt: str = texts.TOPICS_PROMPT) -> Reply:
     """The eight topics as buttons."""
     return Reply(
         prompt,
-        tuple(Choice(label, TOPIC_PAYLOAD_PREFIX + key) for label, key in texts.MENU_KEYS.items()),
+        tuple(Choice(label, TOPIC_PAYLOAD_PREFIX + key) for label, key, _ in texts.MENU),
     )
 
 
 def topic_clauses(matcher: Matcher, topic_key: str) -> Reply | None:
     """The clauses under one menu topic, each a button; None for an unknown key."""
-    label = next((name for name, key in texts.MENU_KEYS.items() if key == topic_key), None)
-    if label is None:
+    found = next((item for item in texts.MENU if item[1] == topic_key), None)
+    if found is None:
         return None
-    topics = texts.MENU_TOPICS[label]
+    label, _, topics = found
     entries = [e for e in matcher.entries if e.topic in topics and e.clause.kind == "item"]
     if not entries:
         return Reply(texts.NO_CLAUSES_FOR_TOPIC, (menu_choice(),))
