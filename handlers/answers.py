@@ -14,8 +14,9 @@ from knowledge.match import FallbackReason, MatchResult, Verdict
 SHORT_ANSWER_LIMIT = 300
 # A clause without a curated explanation shows this much of its own text.
 RAW_EXCERPT_CHARS = 150
-# Other clauses worth a button: this share of the best score.
-RELATED_RATIO = 0.6
+# Other clauses worth a button: this share of the best score, and real evidence of their own.
+RELATED_RATIO = 0.2
+RELATED_MIN_SCORE = 3.0
 MAX_SOURCES = 3
 
 
@@ -118,7 +119,7 @@ def compose_answer(result: MatchResult) -> Answer:
     if result.handoff:
         # Legal aid leads (its own cited line); the clause on the matter itself follows.
         preface = f"{texts.HANDOFF_OFFER}\n{citation(lead.short_title, lead.clause.id)}\n\n"
-        matter = next((r for r in rest if r.score >= RELATED_RATIO * rest[0].score), None)
+        matter = rest[0] if rest else None
         if matter is not None:
             lead = matter.entry
             rest = [r for r in rest if r is not matter]
@@ -133,7 +134,8 @@ def compose_answer(result: MatchResult) -> Answer:
     top_score = max((r.score for r in result.ranked), default=0.0)
     prefix = texts.ALSO_MAYBE if result.verdict == Verdict.AMBIGUOUS else texts.RELATED
     for ranked in rest[: MAX_SOURCES - 1]:
-        if ranked.score >= RELATED_RATIO * top_score and ranked.entry is not lead:
+        is_related = ranked.score >= max(RELATED_RATIO * top_score, RELATED_MIN_SCORE)
+        if is_related and ranked.entry is not lead:
             choices.append(Choice(prefix + ranked.entry.title, clause_payload("ans", ranked.entry)))
     sources = tuple(source_of(r.entry, r.score) for r in result.ranked[:MAX_SOURCES])
     return Answer(body, lead.topic, sources, result.handoff, False, tuple(choices))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -45,6 +45,8 @@ OVERVIEW_FACTOR = (1.6, 1.0)
 # Two clauses this close are offered both.
 AMBIGUITY_RATIO = 0.9
 MAX_RANKED = 5
+# Runners-up rank on what the best clause leaves unexplained plus this share of their own score.
+RESIDUAL_SHARE = 0.25
 # Lexicon words join jieba's dictionary at a modest frequency: known, but not glued over real words.
 VOCABULARY_WORD_FREQUENCY = 300
 # The plan's framing (notice, parts) yields to its operative clauses when both fit equally.
@@ -255,6 +257,39 @@ class Matcher:
                 features[feature] = max(features.get(feature, 0.0), weight)
         return features
 
+    def _scores(self, features: Mapping[str, float], *, is_overview: bool) -> list[float]:
+        """BM25 scores with headings kept for overview questions and the framing yielding."""
+        scores = self.index.score(features)
+        for position, height in self._heights.items():
+            if is_overview:
+                scores[position] *= OVERVIEW_FACTOR[min(height, len(OVERVIEW_FACTOR)) - 1]
+            else:
+                scores[position] *= HEADING_FACTOR**height
+        for position in self._framing:
+            scores[position] *= FRAMING_FACTOR
+        return scores
+
+    def _runners_up(
+        self, features: dict[str, float], scores: list[float], best: int, is_overview: bool
+    ) -> list[int]:
+        """Places 2–5 ranked on what the best clause leaves unasked-for, then on their own score.
+
+        "落户和孩子上学": the schooling clause covers 上学, so 落户 decides who comes second.
+        """
+        residual = {
+            feature: weight
+            for feature, weight in features.items()
+            if not any(posting.entry == best for posting in self.index.postings.get(feature, ()))
+        }
+        leftover = self._scores(residual, is_overview=is_overview)
+        combined = [leftover[i] + RESIDUAL_SHARE * scores[i] for i in range(len(scores))]
+        rest = sorted(
+            (i for i in range(len(scores)) if i != best and scores[i] > 0),
+            key=combined.__getitem__,
+            reverse=True,
+        )
+        return rest[: MAX_RANKED - 1]
+
     def match(self, question: str) -> MatchResult:
         normalized = self._normalizer.normalize(question)
         text = _REGISTERED_IN.sub(r"户籍\3", self._corrector.correct(normalized.text))
@@ -271,19 +306,14 @@ class Matcher:
             features = self.query_features(_OVERVIEW.sub(" ", _PLAN_ITSELF.sub(" ", text)))
         else:
             features = self.query_features(text)
-        scores = self.index.score(features)
-        for position, height in self._heights.items():
-            if is_overview:
-                scores[position] *= OVERVIEW_FACTOR[min(height, len(OVERVIEW_FACTOR)) - 1]
-            else:
-                scores[position] *= HEADING_FACTOR**height
-        for position in self._framing:
-            scores[position] *= FRAMING_FACTOR
+        scores = self._scores(features, is_overview=is_overview)
         handoff = is_handoff(text)
         order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
         organic = [i for i in order[:MAX_RANKED] if scores[i] > 0]
         is_close = len(organic) > 1 and scores[organic[1]] >= AMBIGUITY_RATIO * scores[organic[0]]
         best_score = scores[organic[0]] if organic else 0.0
+        if organic and not is_close:
+            organic = [organic[0], *self._runners_up(features, scores, organic[0], is_overview)]
         if handoff and self._legal_aid is not None:
             # Someone's own dispute is answered with legal aid first, then the clause on the matter.
             organic = [self._legal_aid, *(i for i in organic if i != self._legal_aid)]
