@@ -89,13 +89,18 @@ def record_feedback(
 def purge_question_texts(
     *, older_than: timedelta, session: Session, now: datetime | None = None
 ) -> int:
-    """Forget stored question texts past the retention period; the numbers stay."""
+    """Forget stored question texts past the retention period; the numbers stay.
+
+    Conversation states idle that long go too: the last question's text waits there for its
+    有用/没用 press, and nothing else in a state is worth keeping that long.
+    """
     cutoff = (now or utc_now()) - older_than
     result = session.exec(
         update(QuestionRow)
         .where(col(QuestionRow.asked_at) < cutoff, col(QuestionRow.text).is_not(None))
         .values(text=None)
     )
+    session.exec(delete(ConversationRecord).where(col(ConversationRecord.updated_at) < cutoff))
     return int(result.rowcount or 0)
 
 

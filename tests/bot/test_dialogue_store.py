@@ -79,6 +79,7 @@ async def test_unanswered_questions_keep_their_text_until_retention(
         assert purge_question_texts(older_than=timedelta(days=30), session=session, now=later) == 1
         session.commit()
         assert list_questions(session=session)[0].text is None
+    assert await SqlDialogueStore(engine).load_state(USER) == {}
 
 
 async def test_deep_link_source_and_language_are_recorded(engine: Engine, matcher: Matcher) -> None:
