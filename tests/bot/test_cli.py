@@ -182,3 +182,10 @@ def test_chat_reads_numbers_as_choices(workdir: Path) -> None:
     result = policybot("chat", cwd=workdir, stdin="/topics\n1\n退出\n")
     assert result.returncode == 0, result.stderr
     assert "找工作·创业" in result.stdout and "《实施方案》写了这些" in result.stdout
+
+
+def test_an_imported_regulation_is_answered_and_cited(workdir: Path) -> None:
+    regulation = REPO / "tests" / "knowledge" / "fixtures" / "regulation.txt"
+    assert policybot("kb", "import", str(regulation), cwd=workdir).returncode == 0
+    result = policybot("ask", "用人单位能扣押身份证吗", cwd=workdir)
+    assert "依据：《天津市某某用工管理办法》第十二条" in result.stdout
