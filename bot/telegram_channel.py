@@ -126,9 +126,10 @@ def is_addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> boo
 def to_incoming(update: Update, user_key: str, bot_username: str) -> IncomingMessage | None:
     """The neutral message for an update, or None when it is not for the bot."""
     language = update.effective_user.language_code if update.effective_user else None
+    address = str(update.effective_chat.id) if update.effective_chat else None
     if update.callback_query is not None:
         data = update.callback_query.data or ""
-        return IncomingMessage.pressed(user_key, CHANNEL, data, language=language)
+        return IncomingMessage.pressed(user_key, CHANNEL, data, language=language, address=address)
     message = update.effective_message
     if message is None:
         return None
@@ -136,8 +137,22 @@ def to_incoming(update: Update, user_key: str, bot_username: str) -> IncomingMes
         text = message.text
         if bot_username:
             text = text.replace(f"@{bot_username}", " ").strip()
-        return IncomingMessage.typed(user_key, CHANNEL, text, language=language)
-    return IncomingMessage(user_key, CHANNEL, MessageKind.UNSUPPORTED, language=language)
+        return IncomingMessage.typed(user_key, CHANNEL, text, language=language, address=address)
+    contact = message.contact
+    sender = update.effective_user
+    if contact is not None and sender is not None and contact.user_id == sender.id:
+        # Only the person's own number (the share-my-number button), never a forwarded card.
+        return IncomingMessage(
+            user_key,
+            CHANNEL,
+            MessageKind.CONTACT,
+            contact.phone_number,
+            language=language,
+            address=address,
+        )
+    return IncomingMessage(
+        user_key, CHANNEL, MessageKind.UNSUPPORTED, language=language, address=address
+    )
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:

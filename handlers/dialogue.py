@@ -76,7 +76,7 @@ class Dialogue:
     async def _route(
         self, message: IncomingMessage, state: dict[str, Any]
     ) -> tuple[tuple[Reply, ...], QuestionRecord | None]:
-        if message.kind == MessageKind.UNSUPPORTED:
+        if message.kind in (MessageKind.UNSUPPORTED, MessageKind.CONTACT):
             return (Reply(texts.UNSUPPORTED_HINT),), None
         if message.kind == MessageKind.CHOICE:
             return (await self._choose(message, state),), None

@@ -9,6 +9,7 @@ from enum import StrEnum
 class MessageKind(StrEnum):
     TEXT = "text"
     CHOICE = "choice"
+    CONTACT = "contact"  # a phone number the person shared with the platform's own button
     UNSUPPORTED = "unsupported"  # stickers, photos, voice without text, locations, files
 
 
@@ -22,18 +23,35 @@ class IncomingMessage:
     text: str = ""
     message_id: str | None = None
     language: str | None = None
+    # Where the channel can reach this person later (a Telegram chat id, a WeChat openid), for
+    # notices such as "staff took your case"; kept only where the person consented.
+    address: str | None = None
 
     @classmethod
     def typed(
-        cls, user_key: str, channel: str, text: str, *, language: str | None = None
+        cls,
+        user_key: str,
+        channel: str,
+        text: str,
+        *,
+        language: str | None = None,
+        address: str | None = None,
     ) -> IncomingMessage:
-        return cls(user_key, channel, MessageKind.TEXT, text, language=language)
+        return cls(user_key, channel, MessageKind.TEXT, text, language=language, address=address)
 
     @classmethod
     def pressed(
-        cls, user_key: str, channel: str, payload: str, *, language: str | None = None
+        cls,
+        user_key: str,
+        channel: str,
+        payload: str,
+        *,
+        language: str | None = None,
+        address: str | None = None,
     ) -> IncomingMessage:
-        return cls(user_key, channel, MessageKind.CHOICE, payload, language=language)
+        return cls(
+            user_key, channel, MessageKind.CHOICE, payload, language=language, address=address
+        )
 
 
 @dataclass(frozen=True, slots=True)
