@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
@@ -42,12 +43,24 @@ PLAIN_TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 # Keys whose values must never be echoed back in an error message.
 SECRET_KEYS = frozenset(
-    {"database.url", "telegram.token", "telegram.webhook_secret", "privacy.user_key_secret"}
+    {
+        "database.url",
+        "telegram.token",
+        "telegram.webhook_secret",
+        "privacy.user_key_secret",
+        "wechat.token",
+        "wechat.encoding_aes_key",
+        "wechat.appsecret",
+    }
 )
 # Telegram's rule for the X-Telegram-Bot-Api-Secret-Token header.
 WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+WechatMode = Literal["plain", "compat", "safe"]
+# WeChat's rules: the token is 3-32 letters and digits; the AES key is 43 base64 characters.
+WECHAT_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9]{3,32}")
+WECHAT_AES_KEY_PATTERN = re.compile(r"[A-Za-z0-9+/]{43}")
 
 
 class SettingsError(Exception):
@@ -114,6 +127,61 @@ class TelegramSettings(Section):
         return value
 
 
+class WechatSettings(Section):
+    """The Official Account (公众号) callback; the /wechat route exists only with a token."""
+
+    token: SecretStr | None = None
+    appid: str = ""
+    # Only for sending late answers as customer-service messages (the access token needs it).
+    appsecret: SecretStr | None = None
+    encoding_aes_key: SecretStr | None = None
+    mode: WechatMode = "plain"
+    api_base_url: str = "https://api.weixin.qq.com"
+    # WeChat gives up after 5 s; past this budget we reply "success" and send the answer later.
+    reply_budget_seconds: float = Field(default=4.5, ge=0, le=4.8)
+
+    @field_validator("token", "encoding_aes_key", "appsecret")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("token")
+    @classmethod
+    def _is_valid_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WECHAT_TOKEN_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 3-32 letters and digits (as set on the WeChat admin page)")
+        return value
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _is_valid_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WECHAT_AES_KEY_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError("must be exactly 43 characters of A-Z, a-z, 0-9, + and /")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _is_http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// or http://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _encrypted_modes_have_key_and_appid(self) -> WechatSettings:
+        if self.mode != "plain" and (self.encoding_aes_key is None or not self.appid):
+            raise ValueError(f"mode '{self.mode}' needs encoding_aes_key (43 characters) and appid")
+        return self
+
+
+class WebChatSettings(Section):
+    """The mobile web chat at /chat; limits count requests per minute, per process."""
+
+    requests_per_minute_per_session: int = Field(default=30, ge=1)
+    requests_per_minute_per_ip: int = Field(default=120, ge=1)
+
+
 class LegalAidSettings(Section):
     staff_chat_id: int | None = None
     staff_user_ids: list[int] = []
@@ -159,6 +227,8 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     logging: LoggingSettings = LoggingSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    wechat: WechatSettings = WechatSettings()
+    web_chat: WebChatSettings = WebChatSettings()
 
     @classmethod
     def settings_customise_sources(
