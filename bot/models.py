@@ -161,3 +161,30 @@ class ConversationRecord(SQLModel, table=True):
     user_key: str = Field(primary_key=True)
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = _timestamp_column()
+
+
+class NumberedChoicesRecord(SQLModel, table=True):
+    """The last reply's choices on a channel without buttons (WeChat), so a bare number picks one;
+    and the rest of an answer too long for one message, sent when asked."""
+
+    __tablename__ = "numbered_choices"
+
+    user_key: str = Field(primary_key=True)
+    # [[label, payload], …] in the order they were numbered.
+    choices: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rest: str | None = Field(default=None, sa_type=Text)
+    updated_at: datetime = _timestamp_column()
+
+
+class WechatReceiptRecord(SQLModel, table=True):
+    """A WeChat message or event seen once: its retries get the stored reply, not a second run."""
+
+    __tablename__ = "wechat_receipt"
+
+    # msg:<user key>:<MsgId> or event:<user key>:<CreateTime>; no openid.
+    dedupe_key: str = Field(primary_key=True)
+    # The reply's text; None while the first delivery is still being answered.
+    reply: str | None = Field(default=None, sa_type=Text)
+    received_at: datetime = Field(
+        default_factory=utc_now, sa_type=UtcDateTime, nullable=False, index=True
+    )

@@ -1,0 +1,62 @@
+"""What the button-less channels remember in the database: numbered choices and WeChat receipts.
+
+Every call is one short transaction in a worker thread (like the dialogue store), so any process
+sees the same numbers and the same receipts, and a restart loses neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.repositories import numbered_choices, wechat_receipts
+from handlers.messages import Choice
+
+T = TypeVar("T")
+
+
+class ChannelStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def _transaction(self, work: Callable[[Session], T]) -> T:
+        with Session(self._engine) as session:
+            result = work(session)
+            session.commit()
+            return result
+
+    async def _run(self, work: Callable[[Session], T]) -> T:
+        return await asyncio.to_thread(self._transaction, work)
+
+    async def save_choices(
+        self, user_key: str, choices: tuple[Choice, ...], rest: str | None
+    ) -> None:
+        pairs = [(choice.label, choice.payload) for choice in choices]
+        await self._run(lambda s: numbered_choices.save_choices(user_key, pairs, rest, session=s))
+
+    async def load_choices(self, user_key: str) -> tuple[tuple[Choice, ...], str | None]:
+        pairs, rest = await self._run(lambda s: numbered_choices.load_choices(user_key, session=s))
+        return tuple(Choice(label, payload) for label, payload in pairs), rest
+
+    async def forget_choices(self, user_key: str) -> None:
+        await self._run(lambda s: numbered_choices.forget_choices(user_key, session=s))
+
+    async def claim_receipt(self, dedupe_key: str) -> bool:
+        return await self._run(lambda s: wechat_receipts.claim_receipt(dedupe_key, session=s))
+
+    async def store_reply(self, dedupe_key: str, reply: str) -> None:
+        await self._run(lambda s: wechat_receipts.store_reply(dedupe_key, reply, session=s))
+
+    async def stored_reply(self, dedupe_key: str) -> str | None:
+        return await self._run(lambda s: wechat_receipts.stored_reply(dedupe_key, session=s))
+
+    def purge_receipts(self, older_than: timedelta) -> int:
+        """Synchronous: called from the housekeeping thread."""
+        return self._transaction(
+            lambda s: wechat_receipts.purge_receipts(older_than=older_than, session=s)
+        )
