@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
@@ -19,7 +19,7 @@ from bot.evaluation import EvalFileError, evaluate, format_report, read_items
 from bot.events import configure_logging
 from bot.knowledge_base import import_source, import_startup_sources
 from bot.repositories.documents import list_documents
-from bot.runtime import build_runtime, enforce_retention, prepare_engine
+from bot.runtime import Runtime, build_runtime, enforce_retention, prepare_engine
 from bot.runtime import prepare_matcher as runtime_matcher
 from bot.settings import Settings, SettingsError, load_settings
 from bot.terminal import chat
@@ -31,12 +31,21 @@ from knowledge.document import Document, ParseError
 from knowledge.match import Matcher
 from knowledge.parser import parse_file
 
+if TYPE_CHECKING:
+    from bot.server import TelegramRoute
+
 EXIT_BAD_INPUT = 1
 EXIT_BAD_CONFIG = 2
 NO_TOKEN_NOTICE = (
-    "没有设置 TELEGRAM_BOT_TOKEN，先在终端里聊天。\n"
+    "没有设置 TELEGRAM_BOT_TOKEN，先开网页聊天（终端里聊天用 policybot chat）。\n"
     "要接入 Telegram：在 Telegram 里找 @BotFather，发 /newbot 按提示建一个机器人，"
     "把它给的 token 设为环境变量 TELEGRAM_BOT_TOKEN 后再运行 policybot run。\n"
+)
+DEFAULT_SERVE_PORT = 8080
+DEFAULT_WEBHOOK_PORT = 8443
+WEBHOOK_SECRET_MISSING = (
+    "webhook 模式需要密钥：请设置 POLICYBOT_TELEGRAM__WEBHOOK_SECRET"
+    "（1–256 个字符，A–Z a–z 0–9 _ -）。\n"
 )
 
 
@@ -104,16 +113,88 @@ def command_chat(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def command_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """The one ASGI server: web chat, WeChat (with a token), Telegram's webhook (with --webhook)."""
+    import uvicorn
+
+    from bot.server import build_app
+
+    token = settings.telegram.token
+    webhook = getattr(args, "webhook", None)
+    if webhook and token is not None and settings.telegram.webhook_secret is None:
+        sys.stderr.write(WEBHOOK_SECRET_MISSING)
+        return EXIT_BAD_CONFIG
+    runtime = build_runtime(settings)
+    retention = timedelta(days=settings.privacy.question_retention_days)
+    telegram: TelegramRoute | None = None
+    if webhook and token is not None and settings.telegram.webhook_secret is not None:
+        telegram = telegram_route(
+            settings, runtime, webhook, token.get_secret_value(),
+            settings.telegram.webhook_secret.get_secret_value(),
+        )  # fmt: skip
+    app = build_app(
+        settings,
+        dialogue=runtime.dialogue,
+        user_keys=runtime.user_keys,
+        engine=runtime.engine,
+        to_traditional=runtime.matcher.converter.to_traditional,
+        telegram=telegram,
+        housekeeping=lambda: enforce_retention(runtime.engine, retention),
+    )
+    port = args.port if args.port is not None else DEFAULT_SERVE_PORT
+    sys.stderr.write(f"网页聊天：在浏览器打开 http://{args.host}:{port}/chat\n")
+    if settings.wechat.token is not None:
+        sys.stderr.write(f"公众号回调地址：http://{args.host}:{port}/wechat\n")
+    uvicorn.run(app, host=args.host, port=port, log_level="warning", access_log=False)
+    return 0
+
+
+def telegram_route(
+    settings: Settings, runtime: Runtime, webhook: str, token: str, secret: str
+) -> TelegramRoute:
+    """Telegram's webhook as a route of the shared server (same event loop as the other channels)."""
+    from urllib.parse import urlsplit
+
+    from bot.server import TelegramRoute
+    from bot.telegram_channel import (
+        TelegramDeps,
+        build_application,
+        start_webhook_application,
+        stop_webhook_application,
+        webhook_endpoint,
+    )
+
+    application = build_application(
+        token=token,
+        base_url=settings.telegram.base_url,
+        base_file_url=settings.telegram.base_file_url,
+        deps=TelegramDeps(runtime.dialogue, runtime.user_keys),
+        connect_timeout=settings.telegram.connect_timeout,
+        read_timeout=settings.telegram.read_timeout,
+    )
+    return TelegramRoute(
+        path=urlsplit(webhook).path or "/telegram",
+        endpoint=webhook_endpoint(application, secret),
+        start=lambda: start_webhook_application(application, webhook, secret),
+        stop=lambda: stop_webhook_application(application),
+    )
+
+
+def command_wechat_menu(_settings: Settings, args: argparse.Namespace) -> int:
+    from bot.wechat.menu import custom_menu
+
+    print(json.dumps(custom_menu(), ensure_ascii=False, indent=None if args.json else 2))
+    return 0
+
+
 def command_run(settings: Settings, args: argparse.Namespace) -> int:
     token = settings.telegram.token
     if token is None:
         sys.stderr.write(NO_TOKEN_NOTICE)
-        return command_chat(settings, args)
+        args.host = args.listen
+        return command_serve(settings, args)
     if args.webhook and settings.telegram.webhook_secret is None:
-        sys.stderr.write(
-            "webhook 模式需要密钥：请设置 POLICYBOT_TELEGRAM__WEBHOOK_SECRET"
-            "（1–256 个字符，A–Z a–z 0–9 _ -）。\n"
-        )
+        sys.stderr.write(WEBHOOK_SECRET_MISSING)
         return EXIT_BAD_CONFIG
     # Imported here: python-telegram-bot costs memory and start-up time the other commands don't need.
     from bot.telegram_channel import TelegramDeps, run_telegram
@@ -130,7 +211,7 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
         token=token.get_secret_value(),
         webhook_url=args.webhook,
         listen=args.listen,
-        port=args.port,
+        port=args.port if args.port is not None else DEFAULT_WEBHOOK_PORT,
     )
     return 0
 
@@ -220,12 +301,29 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser(
-        "run", help="启动机器人（有 TELEGRAM_BOT_TOKEN 时接 Telegram，否则终端聊天）"
+        "run", help="启动机器人（有 TELEGRAM_BOT_TOKEN 时接 Telegram，否则开网页聊天）"
     )
     run.add_argument("--webhook", metavar="URL", help="用 webhook（HTTPS 地址）而不是长轮询")
-    run.add_argument("--listen", default="127.0.0.1", help="webhook 监听地址")
-    run.add_argument("--port", type=int, default=8443, help="webhook 监听端口")
+    run.add_argument("--listen", default="127.0.0.1", help="监听地址")
+    run.add_argument("--port", type=int, help="监听端口（webhook 默认 8443，网页聊天默认 8080）")
     run.set_defaults(handler=command_run)
+
+    serve = commands.add_parser(
+        "serve", help="启动网页聊天、公众号回调（和 Telegram webhook）的服务器"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="监听地址")
+    serve.add_argument("--port", type=int, default=DEFAULT_SERVE_PORT, help="监听端口")
+    serve.add_argument(
+        "--webhook", metavar="URL", help="同时接 Telegram webhook（需要 token 和密钥）"
+    )
+    serve.set_defaults(handler=command_serve)
+
+    wechat = commands.add_parser("wechat", help="微信公众号").add_subparsers(
+        dest="wechat_command", required=True
+    )
+    menu = wechat.add_parser("menu", help="打印自定义菜单（上传到公众号）")
+    menu.add_argument("--json", action="store_true", help="一行 JSON")
+    menu.set_defaults(handler=command_wechat_menu)
 
     commands.add_parser("chat", help="在终端里聊天").set_defaults(handler=command_chat)
 
