@@ -1,0 +1,63 @@
+"""The real ASGI app (build_app) on a temp SQLite database, reached through httpx in-process."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+
+from bot.database import create_engine_for, init_db
+from bot.dialogue_store import SqlDialogueStore
+from bot.server import build_app
+from bot.settings import Settings, load_settings
+from bot.user_keys import UserKeyHasher
+from handlers.dialogue import Dialogue
+from knowledge.match import Matcher
+
+USER_KEY_SECRET = "test-secret"
+
+
+def settings_for(tmp_path: Path, **sections: Any) -> Settings:
+    """Defaults plus the given sections; the repository's config.toml is not read."""
+    config = tmp_path / "empty.toml"
+    config.write_text("", encoding="utf-8")
+    return load_settings(config, **sections)
+
+
+def engine_in(tmp_path: Path) -> Engine:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'server.db'}")
+    init_db(engine)
+    return engine
+
+
+@dataclass
+class Server:
+    app: Starlette
+    http: httpx.AsyncClient
+    engine: Engine
+    user_keys: UserKeyHasher
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    settings: Settings, engine: Engine, matcher: Matcher
+) -> AsyncIterator[Server]:
+    """The app with its lifespan run (start-up and shutdown hooks), as uvicorn would."""
+    user_keys = UserKeyHasher(USER_KEY_SECRET)
+    app = build_app(
+        settings,
+        dialogue=Dialogue(matcher, SqlDialogueStore(engine)),
+        user_keys=user_keys,
+        engine=engine,
+        to_traditional=matcher.converter.to_traditional,
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield Server(app, http, engine, user_keys)
