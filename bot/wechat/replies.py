@@ -18,6 +18,8 @@ MORE_LABEL = "看后面"
 # A choice line's label is shortened past this, so many choices still leave room for the answer.
 MAX_LABEL_CHARS = 18
 CHOICE_LINE = "回复 {number} {label}"
+# How a citation line starts (knowledge.citation); the kept rest carries its citations this way.
+CITATION_PREFIX = "依据："
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,7 @@ def paginate(
 def next_page(
     rest: str, choices: tuple[Choice, ...], *, limit: int = MAX_REPLY_BYTES
 ) -> WechatPage:
-    """The page after 看后面: the kept rest (already carrying its citations), same choices."""
+    """The page after 看后面: the kept rest, same choices; its citation lines go on every page."""
     kept = tuple(choice for choice in choices if choice.payload != MORE_PAYLOAD)
-    return paginate(rest, kept, (), limit=limit)
+    citations = [line for line in rest.splitlines() if line.startswith(CITATION_PREFIX)]
+    return paginate(rest, kept, citations, limit=limit)

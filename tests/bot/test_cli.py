@@ -189,3 +189,70 @@ def test_an_imported_regulation_is_answered_and_cited(workdir: Path) -> None:
     assert policybot("kb", "import", str(regulation), cwd=workdir).returncode == 0
     result = policybot("ask", "用人单位能扣押身份证吗", cwd=workdir)
     assert "依据：《天津市某某用工管理办法》第十二条" in result.stdout
+
+
+def test_wechat_menu_json_lists_the_topics_and_legal_aid(workdir: Path) -> None:
+    result = policybot("wechat", "menu", "--json", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    menu = json.loads(result.stdout)
+    top = menu["button"]
+    assert len(top) <= 3 and all(len(b.get("sub_button", [])) <= 5 for b in top)
+    keys = [s["key"] for b in top for s in b.get("sub_button", [b])]
+    assert "topic:housing" in keys and "/legalaid" in keys
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_run_without_a_token_serves_the_web_chat(workdir: Path) -> None:
+    """The README's first command on a machine with nothing configured: a working web chat."""
+    import time
+    import urllib.request
+
+    port = free_port()
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("POLICYBOT_") and key != "TELEGRAM_BOT_TOKEN"
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--port", str(port)],
+        cwd=workdir,
+        env=environment | {"PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        page = ""
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/chat", timeout=2) as r:
+                    page = r.read().decode()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        assert "政策小助手" in page
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/chat",
+            data=json.dumps(
+                {"session": "cli-test-session-0001", "text": "孩子能上公办学校吗"}
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            (reply,) = json.loads(r.read())["replies"]
+        assert "依据：《实施方案》二（四）4" in reply["text"]
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/chat" in stderr
+    assert (workdir / "data" / "policybot.db").exists()

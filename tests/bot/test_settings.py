@@ -279,3 +279,37 @@ def test_bad_webhook_secret_is_an_error() -> None:
 
     assert "telegram.webhook_secret" in message
     assert "has spaces" not in message
+
+
+def test_wechat_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLICYBOT_WECHAT__TOKEN", "envToken123")
+    monkeypatch.setenv("POLICYBOT_WECHAT__MODE", "plain")
+    settings = load_settings(None)
+    assert settings.wechat.token is not None
+    assert settings.wechat.token.get_secret_value() == "envToken123"
+
+
+@pytest.mark.parametrize("mode", ["compat", "safe"])
+def test_encrypted_wechat_modes_need_the_aes_key(mode: str) -> None:
+    with pytest.raises(SettingsError, match="encoding_aes_key"):
+        load_settings(None, wechat={"token": "abc123", "appid": "wx1", "mode": mode})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("encoding_aes_key", "tooshort"),
+        ("mode", "secure"),
+        ("token", "has space"),
+        ("reply_budget_seconds", 5),
+    ],
+)
+def test_bad_wechat_values_stop_the_start(key: str, value: object) -> None:
+    with pytest.raises(SettingsError, match=f"wechat.{key}"):
+        load_settings(None, wechat={key: value})
+
+
+def test_a_bad_aes_key_is_not_echoed() -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(None, wechat={"encoding_aes_key": "secret-but-short"})
+    assert "secret-but-short" not in str(error.value)
