@@ -8,9 +8,8 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
@@ -18,6 +17,7 @@ from bot.database import create_engine_for, init_db
 from bot.evaluation import EvalFileError, evaluate, format_report, read_items
 from bot.events import configure_logging
 from bot.knowledge_base import import_source, import_startup_sources
+from bot.outbox import OutboxSender
 from bot.repositories.documents import list_documents
 from bot.runtime import build_runtime, enforce_retention, prepare_engine
 from bot.runtime import prepare_matcher as runtime_matcher
@@ -30,6 +30,9 @@ from knowledge.curation import CurationError
 from knowledge.document import Document, ParseError
 from knowledge.match import Matcher
 from knowledge.parser import parse_file
+
+if TYPE_CHECKING:
+    from telegram.ext import ExtBot
 
 EXIT_BAD_INPUT = 1
 EXIT_BAD_CONFIG = 2
@@ -117,16 +120,33 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     # Imported here: python-telegram-bot costs memory and start-up time the other commands don't need.
     from bot.telegram_channel import TelegramDeps, run_telegram
+    from bot.telegram_outbox import TelegramOutboxTransport
 
     runtime = build_runtime(settings)
-    retention = timedelta(days=settings.privacy.question_retention_days)
 
     async def housekeeping() -> None:
-        await asyncio.to_thread(enforce_retention, runtime.engine, retention)
+        await asyncio.to_thread(enforce_retention, settings, runtime.engine)
 
+    async def send_outbox(bot: ExtBot[Any]) -> None:
+        sender = OutboxSender(
+            runtime.engine,
+            TelegramOutboxTransport(bot),
+            to_traditional=runtime.matcher.converter.to_traditional,
+            wakeup=runtime.outbox_wakeup,
+        )
+        await sender.run()
+
+    deps = TelegramDeps(
+        runtime.dialogue,
+        runtime.user_keys,
+        housekeeping,
+        casework=runtime.casework,
+        staff_chat_id=settings.legal_aid.staff_chat_id,
+        outbox=send_outbox,
+    )
     run_telegram(
         settings.telegram,
-        TelegramDeps(runtime.dialogue, runtime.user_keys, housekeeping),
+        deps,
         token=token.get_secret_value(),
         webhook_url=args.webhook,
         listen=args.listen,
