@@ -6,9 +6,8 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from bot.database import create_engine_for, init_db
 from bot.evaluation import EvalFileError, evaluate, format_report, read_items
 from bot.events import configure_logging
 from bot.knowledge_base import import_source, import_startup_sources
+from bot.outbox import OutboxSender
 from bot.repositories.documents import list_documents
 from bot.runtime import Runtime, build_runtime, enforce_retention, prepare_engine
 from bot.runtime import prepare_matcher as runtime_matcher
@@ -32,7 +32,10 @@ from knowledge.match import Matcher
 from knowledge.parser import parse_file
 
 if TYPE_CHECKING:
+    from telegram.ext import ExtBot
+
     from bot.server import TelegramRoute
+    from bot.telegram_channel import TelegramDeps
 
 EXIT_BAD_INPUT = 1
 EXIT_BAD_CONFIG = 2
@@ -125,7 +128,6 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> int:
         sys.stderr.write(WEBHOOK_SECRET_MISSING)
         return EXIT_BAD_CONFIG
     runtime = build_runtime(settings)
-    retention = timedelta(days=settings.privacy.question_retention_days)
     telegram: TelegramRoute | None = None
     if webhook and token is not None and settings.telegram.webhook_secret is not None:
         telegram = telegram_route(
@@ -139,7 +141,7 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> int:
         engine=runtime.engine,
         to_traditional=runtime.matcher.converter.to_traditional,
         telegram=telegram,
-        housekeeping=lambda: enforce_retention(runtime.engine, retention),
+        housekeeping=lambda: enforce_retention(settings, runtime.engine),
     )
     port = args.port if args.port is not None else DEFAULT_SERVE_PORT
     sys.stderr.write(f"网页聊天：在浏览器打开 http://{args.host}:{port}/chat\n")
@@ -157,7 +159,6 @@ def telegram_route(
 
     from bot.server import TelegramRoute
     from bot.telegram_channel import (
-        TelegramDeps,
         build_application,
         start_webhook_application,
         stop_webhook_application,
@@ -168,7 +169,8 @@ def telegram_route(
         token=token,
         base_url=settings.telegram.base_url,
         base_file_url=settings.telegram.base_file_url,
-        deps=TelegramDeps(runtime.dialogue, runtime.user_keys),
+        # The server runs the upkeep itself; the bot keeps its outbox sender.
+        deps=telegram_deps(settings, runtime, housekeeping=None),
         connect_timeout=settings.telegram.connect_timeout,
         read_timeout=settings.telegram.read_timeout,
     )
@@ -177,6 +179,35 @@ def telegram_route(
         endpoint=webhook_endpoint(application, secret),
         start=lambda: start_webhook_application(application, webhook, secret),
         stop=lambda: stop_webhook_application(application),
+    )
+
+
+def telegram_deps(
+    settings: Settings,
+    runtime: Runtime,
+    *,
+    housekeeping: Callable[[], Coroutine[Any, Any, None]] | None,
+) -> TelegramDeps:
+    """What the Telegram callbacks need, with the outbox sender for Telegram notices."""
+    from bot.telegram_channel import TelegramDeps
+    from bot.telegram_outbox import TelegramOutboxTransport
+
+    async def send_outbox(bot: ExtBot[Any]) -> None:
+        sender = OutboxSender(
+            runtime.engine,
+            TelegramOutboxTransport(bot),
+            to_traditional=runtime.matcher.converter.to_traditional,
+            wakeup=runtime.outbox_wakeup,
+        )
+        await sender.run()
+
+    return TelegramDeps(
+        runtime.dialogue,
+        runtime.user_keys,
+        housekeeping,
+        casework=runtime.casework,
+        staff_chat_id=settings.legal_aid.staff_chat_id,
+        outbox=send_outbox,
     )
 
 
@@ -197,17 +228,17 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
         sys.stderr.write(WEBHOOK_SECRET_MISSING)
         return EXIT_BAD_CONFIG
     # Imported here: python-telegram-bot costs memory and start-up time the other commands don't need.
-    from bot.telegram_channel import TelegramDeps, run_telegram
+    from bot.telegram_channel import run_telegram
 
     runtime = build_runtime(settings)
-    retention = timedelta(days=settings.privacy.question_retention_days)
 
     async def housekeeping() -> None:
-        await asyncio.to_thread(enforce_retention, runtime.engine, retention)
+        await asyncio.to_thread(enforce_retention, settings, runtime.engine)
 
+    deps = telegram_deps(settings, runtime, housekeeping=housekeeping)
     run_telegram(
         settings.telegram,
-        TelegramDeps(runtime.dialogue, runtime.user_keys, housekeeping),
+        deps,
         token=token.get_secret_value(),
         webhook_url=args.webhook,
         listen=args.listen,

@@ -188,3 +188,63 @@ class WechatReceiptRecord(SQLModel, table=True):
     received_at: datetime = Field(
         default_factory=utc_now, sa_type=UtcDateTime, nullable=False, index=True
     )
+
+
+class LegalAidCase(SQLModel, table=True):
+    """A worker's legal-aid referral. Personal fields (phone, employer, description, address,
+    notes) are nulled when the worker asks to be forgotten or the closed case passes retention."""
+
+    __tablename__ = "legal_aid_case"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, index=True)  # LA-20270115-0007
+    user_key: str | None = Field(default=None, index=True)
+    channel: str
+    address: str | None = None  # where the worker's notices go (e.g. a Telegram chat id)
+    source: str | None = None  # the deep-link payload that brought the worker, for campaign stats
+    traditional: bool = False
+    category: str
+    district: str
+    phone: str | None = None
+    employer: str | None = Field(default=None, sa_type=Text)
+    description: str | None = Field(default=None, sa_type=Text)
+    consent_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
+    consent_version: str
+    status: str = Field(default="pending", index=True)
+    created_at: datetime = Field(
+        default_factory=utc_now, sa_type=UtcDateTime, nullable=False, index=True
+    )
+    claimed_by_id: str | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    closed_by: str | None = None
+    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    outcome: str | None = Field(default=None, sa_type=Text)
+    notes: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    card_message_id: str | None = None  # the staff card, so later changes edit it in place
+    anonymised_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message owed to someone, committed with the change that caused it and sent by a
+    background task: a crash, a restart or an outage delays it but doesn't lose it. `dedupe_key`
+    makes queueing the same notice twice a no-op."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True)
+    channel: str = Field(index=True)
+    address: str
+    kind: str  # case_card | card_refresh | worker_notice
+    case_id: int | None = Field(default=None, index=True)
+    event: str | None = None
+    status: str = Field(default="pending", index=True)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
+    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = None
+    created_at: datetime = _timestamp_column()
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -9,15 +10,20 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.case_desk import SqlCaseDesk, StaffChat
 from bot.database import create_engine_for, init_db
 from bot.dialogue_store import SqlDialogueStore
 from bot.events import log_event
 from bot.knowledge_base import build_matcher, import_startup_sources
+from bot.models import utc_now
 from bot.repositories.app_secret import get_or_create_secret
-from bot.repositories.conversations import purge_question_texts
+from bot.repositories.cases import anonymise_closed_before
+from bot.repositories.conversations import purge_expired_drafts, purge_question_texts
 from bot.settings import Settings
 from bot.user_keys import UserKeyHasher
+from handlers.casework import Casework
 from handlers.dialogue import Dialogue
+from handlers.legal_aid import DRAFT_KEY, LegalAidFlow
 from knowledge.match import Matcher
 
 USER_KEY_SECRET_NAME = "user_key_hmac"
@@ -29,6 +35,10 @@ class Runtime:
     matcher: Matcher
     dialogue: Dialogue
     user_keys: UserKeyHasher
+    desk: SqlCaseDesk
+    casework: Casework
+    # Set when the desk commits something to send; the channel's outbox sender waits on it.
+    outbox_wakeup: asyncio.Event
 
 
 def prepare_engine(settings: Settings) -> Engine:
@@ -52,12 +62,26 @@ def prepare_matcher(settings: Settings, engine: Engine) -> Matcher:
     return matcher
 
 
-def enforce_retention(engine: Engine, retention: timedelta) -> int:
-    """Forget question texts older than the retention period (run at start and periodically)."""
+def enforce_retention(settings: Settings, engine: Engine) -> int:
+    """Forget what is past its time (run at start and periodically): question texts, idle
+    conversation states, half-filled referrals, personal data of long-closed cases."""
+    privacy = settings.privacy
     with Session(engine) as session:
-        purged = purge_question_texts(older_than=retention, session=session)
+        purged = purge_question_texts(
+            older_than=timedelta(days=privacy.question_retention_days), session=session
+        )
+        drafts = purge_expired_drafts(
+            DRAFT_KEY,
+            older_than=timedelta(minutes=settings.legal_aid.flow_timeout_minutes),
+            session=session,
+        )
+        cases = anonymise_closed_before(
+            utc_now() - timedelta(days=privacy.case_retention_days), session=session
+        )
         session.commit()
-    log_event("retention_enforced", question_texts_purged=purged)
+    log_event(
+        "retention_enforced", question_texts_purged=purged, drafts_dropped=drafts, cases=cases
+    )
     return purged
 
 
@@ -72,10 +96,29 @@ def build_runtime(settings: Settings) -> Runtime:
             else get_or_create_secret(USER_KEY_SECRET_NAME, session=session)
         )
         session.commit()
-    enforce_retention(engine, timedelta(days=settings.privacy.question_retention_days))
+    enforce_retention(settings, engine)
+    legal_aid = settings.legal_aid
+    staff_chat = (
+        StaffChat("telegram", str(legal_aid.staff_chat_id))
+        if legal_aid.staff_chat_id is not None
+        else None
+    )
+    wakeup = asyncio.Event()
+    desk = SqlCaseDesk(engine, staff_chat=staff_chat, on_queued=wakeup.set)
+    store = SqlDialogueStore(engine)
+    flow = LegalAidFlow(
+        desk,
+        timeout=timedelta(minutes=legal_aid.flow_timeout_minutes),
+        retention_days=settings.privacy.case_retention_days,
+        to_simplified=matcher.converter.to_simplified,
+    )
+    staff_ids = frozenset(f"telegram:{user_id}" for user_id in legal_aid.staff_user_ids)
     return Runtime(
         engine=engine,
         matcher=matcher,
-        dialogue=Dialogue(matcher, SqlDialogueStore(engine)),
+        dialogue=Dialogue(matcher, store, legal_aid=flow),
         user_keys=UserKeyHasher(secret),
+        desk=desk,
+        casework=Casework(desk, store, staff_ids=staff_ids),
+        outbox_wakeup=wakeup,
     )

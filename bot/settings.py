@@ -185,6 +185,8 @@ class WebChatSettings(Section):
 class LegalAidSettings(Section):
     staff_chat_id: int | None = None
     staff_user_ids: list[int] = []
+    # A referral left half-filled this long is dropped with what was typed into it.
+    flow_timeout_minutes: int = Field(default=30, ge=1, le=1440)
 
 
 class PrivacySettings(Section):

@@ -15,7 +15,7 @@ import html
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -25,10 +25,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from telegram import (
     BotCommand,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
+    User,
 )
 from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -49,6 +54,8 @@ from bot.events import log_event
 from bot.request_body import read_capped_body
 from bot.settings import TelegramSettings
 from bot.user_keys import UserKeyHasher
+from handlers.cases import StaffMember
+from handlers.casework import CASE_PAYLOAD_PREFIX, Casework
 from handlers.dialogue import Dialogue
 from handlers.messages import IncomingMessage, MessageKind, Reply
 
@@ -59,13 +66,16 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "开始：能问什么"),
     ("topics", "按类别看政策"),
     ("legalaid", "法律援助：工会免费帮忙"),
+    ("mycase", "我的法律援助申请"),
     ("help", "怎么用"),
+    ("forget", "删除我的个人信息"),
 )
 SEND_ATTEMPTS = 5
 HOUSEKEEPING_SECONDS = 6 * 3600
 FIRST_BACKOFF_SECONDS = 0.5
 # Labels this short sit two to a row; longer ones get a row each so they stay readable on a phone.
 SHORT_LABEL_CHARS = 8
+PHONE_BUTTON_LABEL = "📱 发送我的手机号"
 
 T = TypeVar("T")
 
@@ -78,6 +88,11 @@ class TelegramDeps:
     user_keys: UserKeyHasher
     # Periodic upkeep while the bot runs (the retention purge); None in tests.
     housekeeping: Callable[[], Awaitable[None]] | None = None
+    # Legal-aid staff: their actions, and the group where case cards arrive.
+    casework: Casework | None = None
+    staff_chat_id: int | None = None
+    # Runs the outbox sender for Telegram once the bot is up (given the application's bot).
+    outbox: Callable[[ExtBot[Any]], Coroutine[Any, Any, None]] | None = None
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -192,15 +207,34 @@ def keyboard_for(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+def phone_keyboard(reply: Reply) -> ReplyKeyboardMarkup:
+    """Telegram's share-my-number button; the reply's choices become typed-word buttons beside it
+    (a message carries one keyboard, and the flow understands the labels as words)."""
+    rows = [[KeyboardButton(PHONE_BUTTON_LABEL, request_contact=True)]]
+    rows += [[KeyboardButton(choice.label)] for choice in reply.choices]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+
+
+def markup_for(reply: Reply) -> Markup | None:
+    if reply.asks_phone:
+        return phone_keyboard(reply)
+    if reply.hides_keyboard:
+        return ReplyKeyboardRemove()
+    return keyboard_for(reply)
+
+
+def render(reply: Reply) -> list[tuple[str, Markup | None]]:
     """HTML-escaped messages for one reply; the keyboard rides on the last one."""
     # Split the plain text, then escape: Telegram counts length after parsing the HTML, and
     # splitting escaped text could cut an entity such as &amp; in two.
     pieces = split_text(reply.text.strip() or "…")
-    rendered: list[tuple[str, InlineKeyboardMarkup | None]] = [
+    rendered: list[tuple[str, Markup | None]] = [
         (html.escape(piece, quote=False), None) for piece in pieces
     ]
-    rendered[-1] = (rendered[-1][0], keyboard_for(reply))
+    rendered[-1] = (rendered[-1][0], markup_for(reply))
     return rendered
 
 
@@ -262,6 +296,8 @@ async def on_update(update: Update, context: BotContext) -> None:
         ):
             return
     deps = context.deps
+    if await handle_staff_text(update, context):
+        return
     incoming = to_incoming(update, deps.user_keys.key_for(CHANNEL, user.id), context.bot.username)
     if incoming is None:
         return
@@ -279,6 +315,69 @@ async def on_update(update: Update, context: BotContext) -> None:
         messages=sent,
         latency_ms=round((time.perf_counter() - started) * 1000, 1),
     )
+
+
+def staff_member(user: User) -> StaffMember:
+    return StaffMember(f"{CHANNEL}:{user.id}", user.full_name)
+
+
+async def on_case_button(update: Update, context: BotContext) -> None:
+    """接单 / 结案 / 备注 on a case card: only configured staff may act."""
+    query = update.callback_query
+    casework = context.deps.casework
+    if query is None or query.from_user is None:
+        return
+    if casework is None:
+        await send_with_retry(query.answer)
+        return
+    staff = staff_member(query.from_user)
+    answer = await casework.press(staff, query.data or "")
+    await send_with_retry(
+        partial(query.answer, answer.acknowledgement[:200], show_alert=answer.refused)
+    )
+    chat = update.effective_chat
+    if answer.prompt is not None and chat is not None:
+        # Mention the staff member so the selective ForceReply opens their reply field only.
+        mention = f'<a href="tg://user?id={query.from_user.id}">{html.escape(staff.name)}</a>'
+        text = html.escape(answer.prompt.text, quote=False).replace(
+            html.escape(staff.name, quote=False), mention, 1
+        )
+        await send_with_retry(
+            partial(
+                context.bot.send_message,
+                chat.id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=ForceReply(selective=True),
+            )
+        )
+    log_event("legal_aid_staff_press", refused=answer.refused, prompt=answer.prompt is not None)
+
+
+async def handle_staff_text(update: Update, context: BotContext) -> bool:
+    """A staff member's reply (note or outcome) in the staff chat; False if it isn't one."""
+    deps = context.deps
+    message = update.message
+    user = update.effective_user
+    if (
+        deps.casework is None
+        or message is None
+        or user is None
+        or message.chat.id != deps.staff_chat_id
+        or message.text is None
+        or message.reply_to_message is None
+        or message.reply_to_message.from_user is None
+        or message.reply_to_message.from_user.id != context.bot.id
+    ):
+        return False
+    staff = staff_member(user)
+    answer = await deps.casework.write(staff, message.text)
+    if answer is None:
+        return False
+    await send_with_retry(
+        partial(context.bot.send_message, message.chat.id, answer.acknowledgement)
+    )
+    return True
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -322,15 +421,18 @@ async def on_start(application: TelegramApplication) -> None:
     if isinstance(deps, TelegramDeps) and deps.housekeeping is not None:
         # Our own task (post_init runs before the application counts as running); on_stop ends it.
         application.bot_data["housekeeping"] = asyncio.create_task(keep_house(deps.housekeeping))
+    if isinstance(deps, TelegramDeps) and deps.outbox is not None:
+        application.bot_data["outbox"] = asyncio.create_task(deps.outbox(application.bot))
 
 
 async def on_stop(application: TelegramApplication) -> None:
     """Stop the upkeep and log the shutdown."""
-    task = application.bot_data.pop("housekeeping", None)
-    if isinstance(task, asyncio.Task):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    for name in ("housekeeping", "outbox"):
+        task = application.bot_data.pop(name, None)
+        if isinstance(task, asyncio.Task):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     log_event("telegram_stopped", username=application.bot.username)
 
 
@@ -359,10 +461,11 @@ def build_application(
         .read_timeout(read_timeout)
         .get_updates_read_timeout(read_timeout + 30)
         .post_init(on_start)
-        .post_shutdown(on_stop)
+        .post_stop(on_stop)
         .build()
     )
     application.bot_data["deps"] = deps
+    application.add_handler(CallbackQueryHandler(on_case_button, pattern=f"^{CASE_PAYLOAD_PREFIX}"))
     application.add_handler(CallbackQueryHandler(on_update))
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGES | filters.UpdateType.EDITED_MESSAGE, on_update)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from handlers import texts
 from handlers.feedback import FEEDBACK_PREFIX, feedback_choices, record_feedback, remember_question
+from handlers.legal_aid import FORGET_KEY, LegalAidFlow
+from handlers.legal_aid import PAYLOAD_PREFIX as LEGAL_AID_PAYLOAD_PREFIX
 from handlers.messages import Choice, IncomingMessage, MessageKind, QuestionRecord, Reply, Turn
 from handlers.questions import answer_question
 from handlers.state import DialogueStore
@@ -48,15 +51,29 @@ SCRIPT_KEY = "script"
 TRADITIONAL = "traditional"
 SIMPLIFIED = "simplified"
 KNOWN_KEY = "known"
+LEGAL_AID_TOPIC_KEY = "legal"
+
+
+def _as_tuple(replies: Reply | tuple[Reply, ...]) -> tuple[Reply, ...]:
+    return replies if isinstance(replies, tuple) else (replies,)
 
 
 class Dialogue:
     """One instance per process, shared by every channel; holds no per-person state itself."""
 
-    def __init__(self, matcher: Matcher, store: DialogueStore, *, feedback: bool = True) -> None:
+    def __init__(
+        self,
+        matcher: Matcher,
+        store: DialogueStore,
+        *,
+        feedback: bool = True,
+        legal_aid: LegalAidFlow | None = None,
+    ) -> None:
         self._matcher = matcher
         self._store = store
         self._feedback = feedback
+        # Without a case desk (no database) legal aid is information only.
+        self._legal_aid = legal_aid
 
     async def handle(self, message: IncomingMessage) -> Turn:
         loaded = await self._store.load_state(message.user_key)
@@ -66,6 +83,8 @@ class Dialogue:
                 message.user_key, message.channel, language=message.language, source=None
             )
             state[KNOWN_KEY] = True
+        if message.kind == MessageKind.TEXT:
+            self._remember_script(state, message.text)
         replies, record = await self._route(message, state)
         if state != loaded:
             await self._store.save_state(message.user_key, state)
@@ -76,27 +95,53 @@ class Dialogue:
     async def _route(
         self, message: IncomingMessage, state: dict[str, Any]
     ) -> tuple[tuple[Reply, ...], QuestionRecord | None]:
-        if message.kind in (MessageKind.UNSUPPORTED, MessageKind.CONTACT):
-            return (Reply(texts.UNSUPPORTED_HINT),), None
-        if message.kind == MessageKind.CHOICE:
-            return (await self._choose(message, state),), None
+        flow = self._legal_aid
+        expired = flow.expire(state) if flow else None
+        notices: tuple[Reply, ...] = (expired,) if expired else ()
         text = message.text.strip()
-        command = _COMMAND.match(text)
+        command = _COMMAND.match(text) if message.kind == MessageKind.TEXT else None
+        if flow is not None and flow.is_active(state):
+            if command is None and (
+                message.kind != MessageKind.CHOICE or text.startswith(LEGAL_AID_PAYLOAD_PREFIX)
+            ):
+                return _as_tuple(await flow.handle(message, state)), None
+            name = command.group(1).lower() if command else ""
+            if name == "legalaid":
+                return (flow.start(state),), None
+            if command is not None and name != "mycase":
+                left = flow.leave(state)
+                notices += (left,) if left else ()
+        if flow is not None and flow.is_forget_answer(
+            message, state, self._matcher.converter.to_simplified
+        ):
+            return (*notices, await flow.answer_forget(message, state)), None
+        state.pop(FORGET_KEY, None)
+        if message.kind in (MessageKind.UNSUPPORTED, MessageKind.CONTACT):
+            return (*notices, Reply(texts.UNSUPPORTED_HINT)), None
+        if message.kind == MessageKind.CHOICE:
+            return (*notices, await self._choose(message, state)), None
         if command:
-            return (await self._command(message, command.group(1).lower(), command.group(2)),), None
+            reply = await self._command(message, command.group(1).lower(), command.group(2), state)
+            return (*notices, reply), None
         word = text.lower().rstrip("!！。.?？~～ ")
         fixed_replies: dict[frozenset[str], Callable[[], Reply]] = {
             _MENU_WORDS: topic_menu,
             _HELP_WORDS: lambda: Reply(texts.HELP, (topic_menu().choices)),
             _GREETINGS: lambda: Reply(texts.WELCOME, topic_menu().choices),
-            _LEGAL_AID_WORDS: lambda: Reply(texts.LEGAL_AID_INFO),
+            _LEGAL_AID_WORDS: lambda: self._legal_aid_entry(state),
         }
         simplified_word = self._matcher.converter.to_simplified(word)
-        for words, reply in fixed_replies.items():
+        for words, make_reply in fixed_replies.items():
             if simplified_word in words:
-                self._remember_script(state, text)
-                return (reply(),), None
-        return await self._question(message, text, state)
+                return (*notices, make_reply()), None
+        replies, record = await self._question(message, text, state)
+        return (*notices, *replies), record
+
+    def _legal_aid_entry(self, state: dict[str, Any]) -> Reply:
+        """The referral where there is a case desk; the ways to reach legal aid otherwise."""
+        if self._legal_aid is None:
+            return Reply(texts.LEGAL_AID_INFO)
+        return self._legal_aid.start(state)
 
     async def _question(
         self, message: IncomingMessage, text: str, state: dict[str, Any]
@@ -115,7 +160,9 @@ class Dialogue:
             await self._store.record_question(message.user_key, message.channel, record, text=text)
         return (reply,), record
 
-    async def _command(self, message: IncomingMessage, name: str, argument: str | None) -> Reply:
+    async def _command(
+        self, message: IncomingMessage, name: str, argument: str | None, state: dict[str, Any]
+    ) -> Reply:
         if name == "start":
             payload = (argument or "").strip()
             if payload and _DEEP_LINK_PAYLOAD.match(payload):
@@ -123,11 +170,17 @@ class Dialogue:
                     message.user_key, message.channel, language=message.language, source=payload
                 )
             return Reply(texts.WELCOME, topic_menu().choices)
+        flow = self._legal_aid
+        if flow is not None and name == "mycase":
+            return await flow.my_cases(message.user_key)
+        if flow is not None and name == "forget":
+            return flow.ask_forget(state)
         commands: dict[str, Callable[[], Reply]] = {
             "help": lambda: Reply(texts.HELP, topic_menu().choices),
             "topics": topic_menu,
             "menu": topic_menu,
-            "legalaid": lambda: Reply(texts.LEGAL_AID_INFO),
+            "legalaid": lambda: self._legal_aid_entry(state),
+            "cancel": topic_menu,
         }
         return commands.get(name, lambda: Reply(texts.HELP))()
 
@@ -135,8 +188,8 @@ class Dialogue:
         payload = message.text
         if payload == "menu":
             return topic_menu()
-        if payload == "legal":
-            return Reply(texts.LEGAL_AID_INFO)
+        if payload in ("legal", TOPIC_PAYLOAD_PREFIX + LEGAL_AID_TOPIC_KEY):
+            return self._legal_aid_entry(state)
         if payload.startswith(FEEDBACK_PREFIX):
             return await record_feedback(self._store, message.user_key, payload, state)
         if payload.startswith(TOPIC_PAYLOAD_PREFIX):
@@ -154,8 +207,10 @@ class Dialogue:
 
     def _to_traditional(self, reply: Reply) -> Reply:
         convert = self._matcher.converter.to_traditional
-        return Reply(
-            convert(reply.text),
-            tuple(Choice(convert(choice.label), choice.payload) for choice in reply.choices),
-            reply.sources,
+        return replace(
+            reply,
+            text=convert(reply.text),
+            choices=tuple(
+                Choice(convert(choice.label), choice.payload) for choice in reply.choices
+            ),
         )

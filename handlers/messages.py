@@ -80,6 +80,10 @@ class Reply:
     text: str
     choices: tuple[Choice, ...] = ()
     sources: tuple[Source, ...] = ()
+    # Offer the platform's "share my phone number" button where it has one.
+    asks_phone: bool = False
+    # Take away a keyboard an earlier reply put up (e.g. the phone button once a number came).
+    hides_keyboard: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,3 +80,110 @@ NOT_USEFUL_LABEL = "👎 没用"
 THANKS_USEFUL = "谢谢！有别的问题继续问我。"
 THANKS_NOT_USEFUL = "谢谢反馈，我们会改进。可以换个说法再问，或打12345政务服务热线。"
 FEEDBACK_GONE = "这条反馈已经过期了，谢谢你。"
+
+# --- Legal-aid referral (handlers/legal_aid.py) and staff casework (handlers/casework.py) ---
+LEGAL_AID_INTRO = (
+    "工会免费法律援助（依据：《实施方案》二（三）4）\n"
+    "我可以把你的情况转给工会法律援助工作人员，由他们联系你。要填：纠纷类型、所在区、手机号、"
+    "单位名称（可不填）、简单经过，约2分钟。\n"
+    "隐私说明：手机号和经过只给工会法律援助人员处理你的申请用；结案{retention_days}天后删除；"
+    "随时发 /forget 可删除。\n"
+    "同意并开始填写吗？（不想填也可以用“知工”APP或打12351）"
+)
+CONSENT_YES = "同意"
+CONSENT_NO = "不同意"
+CONSENT_DECLINED = (
+    "好的，不转介，也没有保存你的信息。\n"
+    "需要时可以用市总工会“知工”APP申请法律援助，或打12351工会服务热线、12348法律服务热线。"
+)
+ASK_CATEGORY = "第1步/共5步：遇到的是哪类问题？"
+ASK_DISTRICT = "第2步/共5步：你在天津哪个区打工？点一下，或直接打区名。"
+ASK_PHONE = (
+    "第3步/共5步：请发你的手机号（11位），工作人员用它联系你。\n也可以点下面的“发送我的手机号”。"
+)
+PHONE_BUTTON = "📱 发送我的手机号"
+PHONE_RECEIVED = "收到手机号：{phone}"
+ASK_EMPLOYER = "第4步/共5步：单位（公司、老板或包工头）叫什么？不知道或不想填，点“跳过”。"
+ASK_DESCRIPTION = (
+    "第5步/共5步：用几句话说说经过：什么时候、发生了什么、涉及多少钱。（最多{max_chars}字）"
+)
+CONFIRM_SUMMARY = (
+    "请核对：\n类型：{category}\n区：{district}\n手机：{phone}\n单位：{employer}\n经过：{description}\n"
+    "没问题就点“确认提交”。"
+)
+SUBMIT_LABEL = "确认提交"
+SKIP_LABEL = "跳过"
+CANCEL_LABEL = "取消"
+NOT_FILLED = "（未填）"
+SUBMITTED = (
+    "已提交！案件编号 {number}\n"
+    "工会法律援助工作人员会尽快打电话联系你，请留意来电。有人接手、办结时我都会告诉你。\n"
+    "发 /mycase 查看进度；着急可以打12351工会服务热线。"
+)
+SUBMITTED_NO_NOTICES = (
+    "已提交！案件编号 {number}\n"
+    "工会法律援助工作人员会尽快打电话联系你，请留意来电。\n"
+    "发 /mycase 查看进度；着急可以打12351工会服务热线。"
+)
+FLOW_CANCELLED = "已取消，填的内容已删除。需要时再发“法律援助”。"
+FLOW_LEFT = "已退出法律援助申请，填的内容已删除。"
+FLOW_EXPIRED = "上次的法律援助申请太久没填完，已经取消，填的内容已删除。需要时再发“法律援助”。"
+HINT_CONSENT = "请点“同意”或“不同意”。不想填可以发“取消”。"
+HINT_CATEGORY = "没看懂是哪类问题。请点下面的按钮，拿不准就选“其他”。发“取消”可退出。"
+HINT_DISTRICT = (
+    "没找到这个区。请点下面天津的16个区之一，或打区名，比如“武清”“滨海新区”。发“取消”可退出。"
+)
+HINT_PHONE = "这不像大陆手机号。请发11位手机号，比如 13812345678。发“取消”可退出。"
+HINT_PHONE_FOREIGN = "这个号码不是大陆手机号，工作人员打不通。请直接输入11位手机号。"
+HINT_EMPLOYER = "单位名称太长了，请写{max_chars}字以内，或点“跳过”。"
+HINT_DESCRIPTION_SHORT = "再多说一点吧，比如“老板拖欠我3个月工资共1万2，多次要没给”。"
+HINT_DESCRIPTION_LONG = "太长了（{length}字）。请压缩到{max_chars}字以内，细节可以电话里说。"
+HINT_CONFIRM = "请点“确认提交”，或发“取消”。"
+MY_CASES_HEADER = "你的法律援助申请："
+MY_CASE_LINE = "{number} · {category} · {status} · {date}提交"
+NO_CASES = "你还没有法律援助申请。需要的话发“法律援助”。"
+STATUS_LABELS = {
+    "pending": "等待工作人员接手",
+    "claimed": "工作人员已接手，会联系你",
+    "closed": "已办结",
+}
+FORGET_PROMPT = (
+    "确定删除你在这里的个人信息吗？\n"
+    "会删除：手机号、纠纷经过、单位名称、聊天记录和提问原文。已提交的申请只留匿名的类型和区（用于统计），"
+    "工作人员之后就联系不上你了。"
+)
+FORGET_CONFIRM_LABEL = "确认删除"
+FORGET_KEEP_LABEL = "不删了"
+FORGOTTEN = "已删除。你的手机号、纠纷经过、单位名称和聊天记录都已清除。"
+FORGOTTEN_CASES = (
+    "已删除。你的手机号、纠纷经过、单位名称和聊天记录都已清除，{count}件申请已变成匿名记录。"
+)
+FORGET_KEPT = "好的，没有删除。"
+NOTICE_CLAIMED = "你的法律援助申请 {number} 已有工会法律援助工作人员接手，他们会尽快打电话联系你。"
+NOTICE_CLOSED = (
+    "你的法律援助申请 {number} 已办结。还有问题可以再发“法律援助”，或打12351工会服务热线。"
+)
+
+# Staff side: the card in the union's legal-aid group and its buttons.
+CARD = (
+    "{icon} 法律援助转介 {number}\n"
+    "类型：{category}\n区：{district}\n电话：{phone}\n单位：{employer}\n经过：{description}\n"
+    "提交：{created}（北京时间）\n状态：{status}"
+)
+CARD_STATUS_PENDING = "待接单"
+CARD_STATUS_CLAIMED = "已接单（{name}，{at}）"
+CARD_STATUS_CLOSED = "已结案（{name}，{at}）：{outcome}"
+CARD_NOTE = "备注（{author}，{at}）：{text}"
+CARD_DELETED = "（本人已删除）"
+CLAIM_LABEL = "接单"
+CLOSE_LABEL = "结案"
+NOTE_LABEL = "备注"
+STAFF_ONLY = "只有工会法律援助工作人员可以操作这张卡片。"
+STAFF_CLAIMED = "已接单：{number}"
+STAFF_ALREADY_CLAIMED = "{number} 已由{name}接单。"
+STAFF_ALREADY_CLOSED = "{number} 已经结案了。"
+STAFF_CASE_GONE = "找不到这个案件。"
+STAFF_ASK_NOTE = "{name}，请回复这条消息，写 {number} 的备注。"
+STAFF_ASK_OUTCOME = "{name}，请回复这条消息，写 {number} 的处理结果（结案说明，只给工作人员看）。"
+STAFF_NOTED = "已记下 {number} 的备注。"
+STAFF_CLOSED = "已结案：{number}"

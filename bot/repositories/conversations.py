@@ -11,6 +11,8 @@ from sqlmodel import Session, col, delete, select, update
 from bot.models import ConversationRecord, QuestionRow, UserRecord, utc_now
 from handlers.messages import QuestionRecord
 
+FORGOTTEN_USER_KEY = "forgotten"
+
 
 def load_state(user_key: str, *, session: Session) -> dict[str, Any]:
     record = session.get(ConversationRecord, user_key)
@@ -104,10 +106,32 @@ def purge_question_texts(
     return int(result.rowcount or 0)
 
 
+def purge_expired_drafts(
+    draft_key: str, *, older_than: timedelta, session: Session, now: datetime | None = None
+) -> int:
+    """Drop half-filled flows (they hold a phone number) from states idle past the timeout."""
+    cutoff = (now or utc_now()) - older_than
+    dropped = 0
+    stale = session.exec(
+        select(ConversationRecord).where(col(ConversationRecord.updated_at) < cutoff)
+    ).all()
+    for record in stale:
+        if draft_key in record.state:
+            record.state = {k: v for k, v in record.state.items() if k != draft_key}
+            session.add(record)
+            dropped += 1
+    return dropped
+
+
 def forget_user(user_key: str, *, session: Session) -> None:
     """Delete what the bot keeps about a person (state, texts); anonymous counts stay."""
     session.exec(delete(ConversationRecord).where(col(ConversationRecord.user_key) == user_key))
-    session.exec(update(QuestionRow).where(col(QuestionRow.user_key) == user_key).values(text=None))
+    # The numbers stay for statistics, unlinked from the person's key.
+    session.exec(
+        update(QuestionRow)
+        .where(col(QuestionRow.user_key) == user_key)
+        .values(text=None, user_key=FORGOTTEN_USER_KEY)
+    )
 
 
 def list_users(*, session: Session) -> list[UserRecord]:

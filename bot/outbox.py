@@ -1,0 +1,217 @@
+"""The background sender: delivers what the outbox owes, with retries and backoff.
+
+A message is leased, sent, then marked sent; a 429 waits its `retry_after`, network errors and 5xx
+back off exponentially, a refusal (blocked bot, bad request) marks it failed. A crash or restart
+leaves it pending (or its lease expires) and the next sender picks it up: delayed, never lost.
+Texts are rendered at send time from the case, so a card shows the case as it is then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Protocol, TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.case_desk import CARD, CARD_REFRESH, WORKER_NOTICE
+from bot.events import log_event
+from bot.models import LegalAidCase, OutboxMessage, utc_now
+from bot.repositories import cases as case_rows
+from bot.repositories import outbox
+from handlers.casework import CaseEvent, staff_card, worker_notice
+from handlers.messages import Choice, Reply
+
+T = TypeVar("T")
+
+
+class RetryLater(Exception):
+    """Delivery may work later: after `after` seconds if the platform said so, else backoff."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+class Undeliverable(Exception):
+    """Delivery will never work (the person blocked the bot, the chat is gone, bad request)."""
+
+
+class OutboxTransport(Protocol):
+    """One channel's way out; raises RetryLater or Undeliverable on failure."""
+
+    channel: str
+
+    async def send(self, address: str, reply: Reply) -> str:
+        """Send; returns the platform's id of the (last) message sent."""
+
+    async def edit(self, address: str, message_id: str, reply: Reply) -> None:
+        """Replace an earlier message's text and buttons."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    first_backoff: float = 2.0
+    max_backoff: float = 600.0
+    # Backed-off failures (not 429s, which say when to come back) before giving up: with the
+    # defaults that is about 3 hours of trying.
+    max_attempts: int = 25
+    lease: timedelta = timedelta(minutes=2)
+
+    def backoff(self, attempts: int) -> float:
+        return float(min(self.first_backoff * 2 ** max(attempts - 1, 0), self.max_backoff))
+
+
+class OutboxSender:
+    """Sends one channel's outbox; `run` until cancelled, `wake` after queueing."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        transport: OutboxTransport,
+        *,
+        to_traditional: Callable[[str], str],
+        policy: RetryPolicy | None = None,
+        poll_seconds: float = 5.0,
+        batch: int = 20,
+        wakeup: asyncio.Event | None = None,
+    ) -> None:
+        self._engine = engine
+        self._transport = transport
+        self._to_traditional = to_traditional
+        self._policy = policy or RetryPolicy()
+        self._poll_seconds = poll_seconds
+        self._batch = batch
+        # Set by the case desk after it commits something to send (same process, same loop).
+        self._wake = wakeup or asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _transaction(self, work: Callable[[Session], T]) -> T:
+        with Session(self._engine) as session:
+            result = work(session)
+            session.commit()
+            return result
+
+    async def _db(self, work: Callable[[Session], T]) -> T:
+        return await asyncio.to_thread(self._transaction, work)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.send_due()
+            except Exception as error:  # the database away for a moment must not end the sender
+                log_event("outbox_loop_failed", logging.ERROR, error=type(error).__name__)
+                sent = 0
+            if sent:
+                continue
+            self._wake.clear()
+            # Poll anyway: retries come due, and other processes queue messages too.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+
+    async def send_due(self) -> int:
+        """Send what is due now; returns how many messages were handled (sent or given up)."""
+        channel = self._transport.channel
+        messages = await self._db(
+            lambda s: outbox.lease_due(
+                channel, lease=self._policy.lease, limit=self._batch, session=s
+            )
+        )
+        for message in messages:
+            await self._deliver(message)
+        return len(messages)
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        assert message.id is not None
+        message_id = message.id
+        try:
+            await self._send(message)
+        except RetryLater as error:
+            await self._retry(message, str(error), error.after)
+            return
+        except Undeliverable as error:
+            reason = str(error)
+            await self._db(lambda s: outbox.mark_failed(message_id, reason, session=s))
+            log_event("outbox_failed", logging.WARNING, id=message_id, kind=message.kind)
+            return
+        except Exception as error:  # unexpected: keep the message and try again later
+            await self._retry(message, type(error).__name__, None)
+            return
+        log_event("outbox_sent", id=message_id, kind=message.kind, attempts=message.attempts)
+
+    async def _retry(self, message: OutboxMessage, reason: str, after: float | None) -> None:
+        assert message.id is not None
+        message_id = message.id
+        if after is None and message.attempts >= self._policy.max_attempts:
+            await self._db(lambda s: outbox.mark_failed(message_id, reason, session=s))
+            log_event("outbox_gave_up", logging.ERROR, id=message_id, attempts=message.attempts)
+            return
+        delay = after if after is not None else self._policy.backoff(message.attempts)
+        at = utc_now() + timedelta(seconds=delay)
+        await self._db(lambda s: outbox.reschedule(message_id, at, reason, session=s))
+        log_event("outbox_retry", id=message_id, attempts=message.attempts, delay_s=round(delay, 2))
+
+    async def _send(self, message: OutboxMessage) -> None:
+        assert message.id is not None
+        message_id = message.id
+        record = await self._db(lambda s: _detached_case(message.case_id, session=s))
+        if record is None or not message.address:
+            raise Undeliverable("case or address gone")
+        view = case_rows.view_of(record)
+        if message.kind == CARD:
+            sent_id = await self._transport.send(message.address, staff_card(view))
+            await self._db(lambda s: _card_sent(message_id, view.id, sent_id, session=s))
+            return
+        if message.kind == CARD_REFRESH:
+            if record.card_message_id is not None:
+                await self._transport.edit(
+                    message.address, record.card_message_id, staff_card(view)
+                )
+            # No card yet: it will show the current state when it goes out.
+        elif message.kind == WORKER_NOTICE:
+            reply = worker_notice(view, CaseEvent(message.event or CaseEvent.CLAIMED))
+            if view.traditional:
+                reply = self._traditional(reply)
+            await self._transport.send(message.address, reply)
+        else:
+            raise Undeliverable(f"unknown kind {message.kind}")
+        await self._db(lambda s: outbox.mark_sent(message_id, session=s))
+
+    def _traditional(self, reply: Reply) -> Reply:
+        convert = self._to_traditional
+        return replace(
+            reply,
+            text=convert(reply.text),
+            choices=tuple(Choice(convert(c.label), c.payload) for c in reply.choices),
+        )
+
+
+def _detached_case(case_id: int | None, *, session: Session) -> LegalAidCase | None:
+    if case_id is None:
+        return None
+    record = session.get(LegalAidCase, case_id)
+    if record is not None:
+        session.expunge(record)  # read after the session closes
+    return record
+
+
+def _card_sent(message_id: int, case_id: int, card_message_id: str, *, session: Session) -> None:
+    """Mark the card sent and remember its message, in one transaction."""
+    record = session.get(LegalAidCase, case_id)
+    if record is not None:
+        record.card_message_id = card_message_id
+        session.add(record)
+    outbox.mark_sent(message_id, session=session, now=None)
+
+
+def pending_count(engine: Engine) -> int:
+    with Session(engine) as session:
+        counts = outbox.status_counts(session=session)
+    return counts.get(outbox.PENDING, 0) + counts.get(outbox.SENDING, 0)

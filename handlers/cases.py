@@ -1,0 +1,148 @@
+"""Legal-aid cases as the dialogue sees them: what a worker submits, what staff act on, and the
+small desk interface the bot implements on the database (cases and their outbox in one transaction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Protocol
+
+# Case numbers and the times people read are Beijing time (no DST, so a fixed offset is exact).
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+# Bump when the privacy notice's wording changes: each case records the version consented to.
+CONSENT_VERSION = "2026-11-29"
+
+
+class CaseStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
+# Category key → label, in the order the buttons show them.
+CATEGORIES: dict[str, str] = {
+    "wages": "欠薪",
+    "injury": "工伤",
+    "contract": "劳动合同/解除",
+    "insurance": "社保",
+    "other": "其他",
+}
+
+# Tianjin's 16 districts, in the city's official order.
+DISTRICTS: tuple[str, ...] = (
+    "和平区",
+    "河东区",
+    "河西区",
+    "南开区",
+    "河北区",
+    "红桥区",
+    "东丽区",
+    "西青区",
+    "津南区",
+    "北辰区",
+    "武清区",
+    "宝坻区",
+    "滨海新区",
+    "宁河区",
+    "静海区",
+    "蓟州区",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDraft:
+    """Everything a worker confirmed, ready to become a case."""
+
+    user_key: str
+    channel: str
+    address: str | None  # where to tell them about progress; None where the channel can't
+    category: str
+    district: str
+    phone: str
+    employer: str | None
+    description: str
+    consent_at: datetime
+    consent_version: str
+    traditional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNote:
+    author: str
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """A case as staff and its worker see it; personal fields are None once anonymised."""
+
+    id: int
+    number: str
+    status: CaseStatus
+    category: str
+    district: str
+    phone: str | None
+    employer: str | None
+    description: str | None
+    created_at: datetime
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    notes: tuple[CaseNote, ...] = field(default_factory=tuple)
+    traditional: bool = False
+
+    @property
+    def is_anonymised(self) -> bool:
+        return self.phone is None and self.description is None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """Someone pressing a case button: `id` is channel-qualified (`telegram:123`)."""
+
+    id: str
+    name: str
+
+
+class ChangeOutcome(StrEnum):
+    DONE = "done"
+    NOT_FOUND = "not_found"
+    ALREADY_CLAIMED = "already_claimed"
+    ALREADY_CLOSED = "already_closed"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChange:
+    outcome: ChangeOutcome
+    case: CaseView | None
+
+
+class CaseDesk(Protocol):
+    """Cases in storage. Every change commits together with the notices it causes (the staff
+    card, the worker's updates), which a background sender delivers later — so a crash never
+    leaves a case without its card, or a card without its case."""
+
+    async def submit(self, draft: CaseDraft) -> CaseView:
+        """Store the case and queue its staff card; returns once both are committed."""
+
+    async def cases_of(self, user_key: str) -> list[CaseView]: ...
+
+    async def get(self, case_id: int) -> CaseView | None: ...
+
+    async def claim(self, case_id: int, staff: StaffMember) -> CaseChange:
+        """pending → claimed; queues the worker's notice and a refreshed card."""
+
+    async def close(self, case_id: int, staff: StaffMember, outcome: str) -> CaseChange:
+        """→ closed with the outcome note; queues the worker's notice and a refreshed card."""
+
+    async def add_note(self, case_id: int, staff: StaffMember, text: str) -> CaseChange:
+        """A staff note on the case; queues a refreshed card."""
+
+    async def forget(self, user_key: str) -> int:
+        """Delete a person's personal data: cases anonymised, their pending notices dropped,
+        conversation state, question texts and their record removed. Returns cases anonymised."""
