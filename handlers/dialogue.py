@@ -7,6 +7,7 @@ store, so another process or channel continues the same conversation.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -77,7 +78,9 @@ class Dialogue:
 
     async def handle(self, message: IncomingMessage) -> Turn:
         loaded = await self._store.load_state(message.user_key)
-        state: dict[str, Any] = dict(loaded)
+        # A deep copy: flows change nested values (the legal-aid draft) in place, and a shallow
+        # copy would change `loaded` with them, so the state would never look changed or be saved.
+        state: dict[str, Any] = copy.deepcopy(dict(loaded))
         if not state.get(KNOWN_KEY):
             await self._store.touch_user(
                 message.user_key, message.channel, language=message.language, source=None
