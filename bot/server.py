@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -24,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from bot.channel_store import ChannelStore
 from bot.customer_service import CustomerServiceClient
 from bot.events import log_event
+from bot.repositories.wechat_receipts import RECEIPT_RETENTION
 from bot.settings import Settings
 from bot.user_keys import UserKeyHasher
 from bot.web_chat import WebChat, WebChatLimits
@@ -32,8 +32,6 @@ from bot.wechat.crypto import MessageCipher
 from handlers.dialogue import Dialogue
 
 HOUSEKEEPING_SECONDS = 6 * 3600
-# WeChat retries for about 15 s; receipts are kept far longer so a late retry still matches.
-RECEIPT_RETENTION = timedelta(days=1)
 
 Hook = Callable[[], Awaitable[None]]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,14 @@ import httpx
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from bot.case_desk import SqlCaseDesk
 from bot.database import create_engine_for, init_db
 from bot.dialogue_store import SqlDialogueStore
 from bot.server import build_app
 from bot.settings import Settings, load_settings
 from bot.user_keys import UserKeyHasher
 from handlers.dialogue import Dialogue
+from handlers.legal_aid import LegalAidFlow
 from knowledge.match import Matcher
 
 USER_KEY_SECRET = "test-secret"
@@ -36,6 +39,17 @@ def engine_in(tmp_path: Path) -> Engine:
     return engine
 
 
+def production_dialogue(settings: Settings, engine: Engine, matcher: Matcher) -> Dialogue:
+    """The dialogue as bot.runtime composes it, legal-aid flow included (no staff chat)."""
+    flow = LegalAidFlow(
+        SqlCaseDesk(engine, staff_chat=None),
+        timeout=timedelta(minutes=settings.legal_aid.flow_timeout_minutes),
+        retention_days=settings.privacy.case_retention_days,
+        to_simplified=matcher.converter.to_simplified,
+    )
+    return Dialogue(matcher, SqlDialogueStore(engine), legal_aid=flow)
+
+
 @dataclass
 class Server:
     app: Starlette
@@ -52,7 +66,7 @@ async def running_server(
     user_keys = UserKeyHasher(USER_KEY_SECRET)
     app = build_app(
         settings,
-        dialogue=Dialogue(matcher, SqlDialogueStore(engine)),
+        dialogue=production_dialogue(settings, engine, matcher),
         user_keys=user_keys,
         engine=engine,
         to_traditional=matcher.converter.to_traditional,

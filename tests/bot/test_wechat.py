@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from bot.models import LegalAidCase
 from bot.repositories.conversations import list_questions
 from handlers import texts
 from knowledge.match import Matcher
@@ -318,3 +319,33 @@ async def test_an_expired_access_token_is_renewed(
             await wechat.deliver(wechat.text(WORKER, "帮助"))
             sent = await api.wait_for(2)
     assert api.token_requests == 2 and "怎么用" in sent[1].content
+
+
+async def test_legal_aid_referral_driven_purely_by_numbers(
+    plain: tuple[Server, WechatPlatform],
+) -> None:
+    """法律援助 → 同意 → category → district (16 choices) → phone → 跳过 → description → 确认提交,
+    every choice picked by its number, as a worker on WeChat would."""
+    running, wechat = plain
+
+    async def say(text: str) -> str:
+        return (await wechat.deliver(wechat.text(WORKER, text))).content
+
+    consent = await say("法律援助")
+    category = await say(numbered(consent)["同意"])
+    district = await say(numbered(category)["欠薪"])
+    districts = [label for label in numbered(district) if label.endswith("区")]
+    assert len(districts) == 16
+    phone = await say(numbered(district)["西青区"])
+    employer = await say("13812345678")
+    description = await say(numbered(employer)["跳过"])
+    summary = await say("老板拖欠三个月工资不给")
+    assert "西青区" in summary and "欠薪" in summary
+    submitted = await say(numbered(summary)["确认提交"])
+    assert re.search(r"LA-\d{8}-\d{4}", submitted), submitted
+    assert "手机号" in phone and description
+    with Session(running.engine) as session:
+        (case,) = session.exec(select(LegalAidCase)).all()
+    assert case.channel == "wechat" and case.address == WORKER
+    assert case.district == "西青区" and case.category == "wages" and case.employer is None
+    assert case.user_key == running.user_keys.key_for("wechat", WORKER)
