@@ -24,6 +24,10 @@ class ChannelStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     def _transaction(self, work: Callable[[Session], T]) -> T:
         with Session(self._engine) as session:
             result = work(session)

@@ -26,6 +26,11 @@ REQUEST_TIMEOUT_SECONDS = 10.0
 class CustomerServiceError(Exception):
     """WeChat refused the request (errcode and errmsg in the message, never the text sent)."""
 
+    def __init__(self, reason: str, *, errcode: int | None = None, status: int | None = None):
+        super().__init__(reason)
+        self.errcode = errcode
+        self.status = status
+
 
 class CustomerServiceClient:
     """Sends text messages to a person (by openid) outside the 5-second reply window."""
@@ -64,7 +69,10 @@ class CustomerServiceClient:
             body = self._json(response)
             token = body.get("access_token")
             if not isinstance(token, str):
-                raise CustomerServiceError(f"token: {body.get('errcode')} {body.get('errmsg')}")
+                raise CustomerServiceError(
+                    f"token: {body.get('errcode')} {body.get('errmsg')}",
+                    errcode=int(body.get("errcode", -1)),
+                )
             lifetime = float(body.get("expires_in", 7200))
             self._token = token
             self._token_expires = time.monotonic() + max(lifetime - TOKEN_MARGIN_SECONDS, 60)
@@ -90,12 +98,12 @@ class CustomerServiceClient:
                 return
             if errcode not in STALE_TOKEN_ERRORS:
                 break
-        raise CustomerServiceError(f"send: {errcode} {body.get('errmsg')}")
+        raise CustomerServiceError(f"send: {errcode} {body.get('errmsg')}", errcode=errcode)
 
     @staticmethod
     def _json(response: httpx.Response) -> dict[str, Any]:
         if response.status_code >= 400:
-            raise CustomerServiceError(f"HTTP {response.status_code}")
+            raise CustomerServiceError(f"HTTP {response.status_code}", status=response.status_code)
         body = response.json()
         if not isinstance(body, dict):
             raise CustomerServiceError("not a JSON object")

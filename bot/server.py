@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -23,17 +24,20 @@ from starlette.staticfiles import StaticFiles
 from bot.channel_store import ChannelStore
 from bot.customer_service import CustomerServiceClient
 from bot.events import log_event
+from bot.outbox import OutboxSender
 from bot.repositories.wechat_receipts import RECEIPT_RETENTION
 from bot.settings import Settings
 from bot.user_keys import UserKeyHasher
 from bot.web_chat import WebChat, WebChatLimits
 from bot.wechat.adapter import LateSender, WechatChannel, WechatConfig
 from bot.wechat.crypto import MessageCipher
+from bot.wechat.outbox import WechatOutboxTransport
 from handlers.dialogue import Dialogue
 
 HOUSEKEEPING_SECONDS = 6 * 3600
 
 Hook = Callable[[], Awaitable[None]]
+Loop = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,8 @@ class TelegramRoute:
 class ServerHooks:
     startup: list[Hook] = field(default_factory=list)
     shutdown: list[Hook] = field(default_factory=list)
+    # Background loops run while the server runs (cancelled at shutdown).
+    tasks: list[Loop] = field(default_factory=list)
 
 
 async def healthz(_request: Request) -> Response:
@@ -64,6 +70,7 @@ def wechat_channel(
     settings: Settings,
     *,
     dialogue: Dialogue,
+    to_traditional: Callable[[str], str],
     user_keys: UserKeyHasher,
     store: ChannelStore,
     hooks: ServerHooks,
@@ -86,6 +93,13 @@ def wechat_channel(
         )
         late_sender = client.send_text
         hooks.shutdown.append(client.aclose)
+        # Legal-aid notices to workers who came through WeChat (case taken, case closed).
+        sender = OutboxSender(
+            store.engine,
+            WechatOutboxTransport(client, store=store, user_keys=user_keys),
+            to_traditional=to_traditional,
+        )
+        hooks.tasks.append(sender.run)
     channel = WechatChannel(
         config=WechatConfig(
             token=wechat.token.get_secret_value(),
@@ -140,7 +154,12 @@ def build_app(
         Mount("/static", StaticFiles(packages=[("bot", "static")]), name="static"),
     ]
     wechat = wechat_channel(
-        settings, dialogue=dialogue, user_keys=user_keys, store=store, hooks=hooks
+        settings,
+        dialogue=dialogue,
+        to_traditional=to_traditional,
+        user_keys=user_keys,
+        store=store,
+        hooks=hooks,
     )
     if wechat is not None:
         routes.append(Route("/wechat", wechat.verify, methods=["GET"]))
@@ -160,15 +179,17 @@ def build_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         for start in hooks.startup:
             await start()
-        upkeep_task = asyncio.create_task(keep_house(upkeep)) if housekeeping else None
+        loops: list[asyncio.Task[None]] = [asyncio.create_task(loop()) for loop in hooks.tasks]
+        if housekeeping is not None:
+            loops.append(asyncio.create_task(keep_house(upkeep)))
         log_event("server_ready", wechat=wechat is not None, telegram=telegram is not None)
         try:
             yield
         finally:
-            if upkeep_task is not None:
-                upkeep_task.cancel()
+            for task in loops:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await upkeep_task
+                    await task
             for stop in hooks.shutdown:
                 await stop()
             log_event("server_stopped")

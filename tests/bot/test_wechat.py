@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from bot.case_desk import WORKER_NOTICE
 from bot.models import LegalAidCase
 from bot.repositories.conversations import list_questions
+from bot.repositories.outbox import enqueue
 from handlers import texts
 from knowledge.match import Matcher
 from tests.bot.server_harness import Server, engine_in, running_server, settings_for
@@ -349,3 +351,42 @@ async def test_legal_aid_referral_driven_purely_by_numbers(
     assert case.channel == "wechat" and case.address == WORKER
     assert case.district == "西青区" and case.category == "wages" and case.employer is None
     assert case.user_key == running.user_keys.key_for("wechat", WORKER)
+
+
+async def test_a_case_notice_reaches_a_wechat_worker_with_numbered_choices(
+    tmp_path: Path, engine: Engine, plan_matcher: Matcher
+) -> None:
+    """A legal-aid notice queued for a WeChat worker goes out as a customer-service message."""
+    async with FakeCustomerServiceApi() as api:
+        section = wechat_section("plain", appsecret=APPSECRET, api_base_url=api.base_url)
+        settings = settings_for(tmp_path, wechat=section)
+        async with running_server(settings, engine, plan_matcher) as running:
+            wechat = WechatPlatform(running.http)
+            for text in (
+                "法律援助",
+                "1",
+                "2",
+                "1",
+                "13812345678",
+                "1",
+                "工地上摔伤了老板不管",
+                "1",
+            ):
+                await wechat.deliver(wechat.text(WORKER, text))
+        with Session(engine) as session:
+            (case,) = session.exec(select(LegalAidCase)).all()
+            assert case.id is not None and case.category == "injury"
+            enqueue(
+                dedupe_key=f"case:{case.id}:claimed",
+                channel="wechat",
+                address=WORKER,
+                kind=WORKER_NOTICE,
+                case_id=case.id,
+                event="claimed",
+                session=session,
+            )
+            session.commit()
+        # The sender starts with the server and sends what is due at once.
+        async with running_server(settings, engine, plan_matcher):
+            (notice,) = await api.wait_for(1)
+    assert notice.openid == WORKER and case.number in notice.content
