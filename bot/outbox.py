@@ -124,8 +124,16 @@ class OutboxSender:
                 channel, lease=self._policy.lease, limit=self._batch, session=s
             )
         )
-        for message in messages:
-            await self._deliver(message)
+        unfinished = [message.id for message in messages if message.id is not None]
+        try:
+            for message in messages:
+                await self._deliver(message)
+                unfinished.pop(0)
+        except asyncio.CancelledError:
+            # Stopping: hand the unfinished messages back now rather than when their leases
+            # expire (one cut off mid-send may then go twice; none is lost).
+            self._transaction(lambda s: outbox.release(unfinished, session=s))
+            raise
         return len(messages)
 
     async def _deliver(self, message: OutboxMessage) -> None:

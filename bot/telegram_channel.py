@@ -55,6 +55,7 @@ from bot.request_body import read_capped_body
 from bot.settings import TelegramSettings
 from bot.user_keys import UserKeyHasher
 from handlers.cases import StaffMember
+from handlers import texts
 from handlers.casework import CASE_PAYLOAD_PREFIX, Casework
 from handlers.dialogue import Dialogue
 from handlers.messages import IncomingMessage, MessageKind, Reply
@@ -75,7 +76,6 @@ HOUSEKEEPING_SECONDS = 6 * 3600
 FIRST_BACKOFF_SECONDS = 0.5
 # Labels this short sit two to a row; longer ones get a row each so they stay readable on a phone.
 SHORT_LABEL_CHARS = 8
-PHONE_BUTTON_LABEL = "📱 发送我的手机号"
 
 T = TypeVar("T")
 
@@ -213,7 +213,7 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 def phone_keyboard(reply: Reply) -> ReplyKeyboardMarkup:
     """Telegram's share-my-number button; the reply's choices become typed-word buttons beside it
     (a message carries one keyboard, and the flow understands the labels as words)."""
-    rows = [[KeyboardButton(PHONE_BUTTON_LABEL, request_contact=True)]]
+    rows = [[KeyboardButton(texts.PHONE_BUTTON, request_contact=True)]]
     rows += [[KeyboardButton(choice.label)] for choice in reply.choices]
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 

@@ -46,6 +46,8 @@ _LEGAL_AID_WORDS = frozenset(
         "legal aid",
     }
 )
+# "我要找律师" means 找律师: polite or wanting openings don't change which fixed word was meant.
+_REQUEST_PREFIX = re.compile(r"^(?:请|麻烦)?(?:帮我|给我|我要|我想要|我想|我需要|我得|俺要|俺想)?")
 # Deep-link payloads: Telegram allows A–Z a–z 0–9 _ - and at most 64 characters.
 _DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SCRIPT_KEY = "script"
@@ -78,8 +80,7 @@ class Dialogue:
 
     async def handle(self, message: IncomingMessage) -> Turn:
         loaded = await self._store.load_state(message.user_key)
-        # A deep copy: flows change nested values (the legal-aid draft) in place, and a shallow
-        # copy would change `loaded` with them, so the state would never look changed or be saved.
+        # A deep copy: flows change nested values, and `state != loaded` decides the save.
         state: dict[str, Any] = copy.deepcopy(dict(loaded))
         if not state.get(KNOWN_KEY):
             await self._store.touch_user(
@@ -133,7 +134,7 @@ class Dialogue:
             _GREETINGS: lambda: Reply(texts.WELCOME, topic_menu().choices),
             _LEGAL_AID_WORDS: lambda: self._legal_aid_entry(state),
         }
-        simplified_word = self._matcher.converter.to_simplified(word)
+        simplified_word = _REQUEST_PREFIX.sub("", self._matcher.converter.to_simplified(word))
         for words, make_reply in fixed_replies.items():
             if simplified_word in words:
                 return (*notices, make_reply()), None

@@ -514,6 +514,10 @@ class FakeTelegramServer:
         parameters = {"retry_after": retry_after} if retry_after is not None else None
         self._faults.append(_Fault(method.lower(), status, times, description, parameters, chat_id))
 
+    def clear_faults(self) -> None:
+        """Forget the failures queued by `fail_next` (an outage ends)."""
+        self._faults.clear()
+
     def block_user(self, chat_id: int | str) -> None:
         """Every call addressed to `chat_id` answers 403 until `unblock_user`."""
         self._blocked.add(chat_id)

@@ -78,8 +78,19 @@ def lease_due(
             message = session.get(OutboxMessage, message_id)
             if message is not None:
                 session.refresh(message)
+                session.expunge(message)  # a snapshot the sender reads after the commit
                 leased.append(message)
     return leased
+
+
+def release(message_ids: Sequence[int], *, session: Session) -> None:
+    """Give leased messages back to be sent by the next sender."""
+    if message_ids:
+        session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(message_ids), col(OutboxMessage.status) == SENDING)
+            .values(status=PENDING, lease_until=None)
+        )
 
 
 def mark_sent(message_id: int, *, session: Session, now: datetime | None = None) -> None:
