@@ -90,7 +90,9 @@ async def running_bot(
 ) -> AsyncIterator[TelegramApplication]:
     """The production wiring (as `policybot run` builds it), pointed at the fake server."""
     wakeup = asyncio.Event()
-    desk = SqlCaseDesk(engine, staff_chat=StaffChat("telegram", str(STAFF_CHAT)), on_queued=wakeup.set)
+    desk = SqlCaseDesk(
+        engine, staff_chat=StaffChat("telegram", str(STAFF_CHAT)), on_queued=wakeup.set
+    )
     store = SqlDialogueStore(engine)
     flow = LegalAidFlow(
         desk,
@@ -443,7 +445,6 @@ async def exercise_every_case_step(bot: LegalAidBot) -> None:
     await bot.server.wait_for_messages(STAFF_CHAT, 1)
     await bot.press("接单", user=STAFF, chat=STAFF_CHAT)
     await bot.server.wait_for_messages(WORKER, len(bot.server.messages_to(WORKER)) + 1)
-
 
 
 async def test_traditional_in_traditional_out_through_the_whole_flow(bot: LegalAidBot) -> None:

@@ -376,6 +376,7 @@ async def test_a_case_notice_reaches_a_wechat_worker_with_numbered_choices(
         with Session(engine) as session:
             (case,) = session.exec(select(LegalAidCase)).all()
             assert case.id is not None and case.category == "injury"
+            number = case.number
             enqueue(
                 dedupe_key=f"case:{case.id}:claimed",
                 channel="wechat",
@@ -389,4 +390,4 @@ async def test_a_case_notice_reaches_a_wechat_worker_with_numbered_choices(
         # The sender starts with the server and sends what is due at once.
         async with running_server(settings, engine, plan_matcher):
             (notice,) = await api.wait_for(1)
-    assert notice.openid == WORKER and case.number in notice.content
+    assert notice.openid == WORKER and number in notice.content
