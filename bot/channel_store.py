@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
@@ -18,6 +19,15 @@ from bot.repositories import numbered_choices, wechat_receipts
 from handlers.messages import Choice
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A message's first delivery (or not), with the choices the person was last shown."""
+
+    is_first: bool
+    choices: tuple[Choice, ...]
+    rest: str | None
 
 
 class ChannelStore:
@@ -43,18 +53,38 @@ class ChannelStore:
         pairs = [(choice.label, choice.payload) for choice in choices]
         await self._run(lambda s: numbered_choices.save_choices(user_key, pairs, rest, session=s))
 
-    async def load_choices(self, user_key: str) -> tuple[tuple[Choice, ...], str | None]:
-        pairs, rest = await self._run(lambda s: numbered_choices.load_choices(user_key, session=s))
-        return tuple(Choice(label, payload) for label, payload in pairs), rest
-
     async def forget_choices(self, user_key: str) -> None:
         await self._run(lambda s: numbered_choices.forget_choices(user_key, session=s))
 
-    async def claim_receipt(self, dedupe_key: str) -> bool:
-        return await self._run(lambda s: wechat_receipts.claim_receipt(dedupe_key, session=s))
+    async def claim_receipt(self, dedupe_key: str, user_key: str) -> Claim:
+        """Claim a message (False for a retry) and load the person's numbered choices, at once."""
 
-    async def store_reply(self, dedupe_key: str, reply: str) -> None:
-        await self._run(lambda s: wechat_receipts.store_reply(dedupe_key, reply, session=s))
+        def work(session: Session) -> Claim:
+            if not wechat_receipts.claim_receipt(dedupe_key, session=session):
+                return Claim(False, (), None)
+            pairs, rest = numbered_choices.load_choices(user_key, session=session)
+            return Claim(True, tuple(Choice(label, payload) for label, payload in pairs), rest)
+
+        return await self._run(work)
+
+    async def store_reply(
+        self,
+        dedupe_key: str,
+        reply: str,
+        *,
+        user_key: str,
+        choices: tuple[Choice, ...] | None,
+        rest: str | None,
+    ) -> None:
+        """The reply for retries, and (unless None) the choices it numbered, in one transaction."""
+        pairs = [(choice.label, choice.payload) for choice in choices or ()]
+
+        def work(session: Session) -> None:
+            wechat_receipts.store_reply(dedupe_key, reply, session=session)
+            if choices is not None:
+                numbered_choices.save_choices(user_key, pairs, rest, session=session)
+
+        await self._run(work)
 
     async def stored_reply(self, dedupe_key: str) -> str | None:
         return await self._run(lambda s: wechat_receipts.stored_reply(dedupe_key, session=s))

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from bot.channel_store import ChannelStore
+from bot.channel_store import ChannelStore, Claim
 from bot.events import log_event
 from bot.request_body import read_capped_body
 from bot.user_keys import UserKeyHasher
 from bot.wechat import xml
 from bot.wechat.crypto import MessageCipher, WechatCryptoError, is_valid_signature, signature
-from bot.wechat.replies import MORE_PAYLOAD, compose, next_page
+from bot.wechat.replies import MORE_PAYLOAD, WechatPage, compose, next_page
 from bot.wechat.xml import UnsafeXmlError, parse_fields
 from handlers.dialogue import Dialogue
 from handlers.messages import Choice, IncomingMessage, MessageKind
@@ -231,10 +231,13 @@ class WechatChannel:
     ) -> tuple[str | None, str]:
         """The reply text (None: answer later) and what happened (answered, late, retry)."""
         budget = self._config.reply_budget_seconds
-        if not await self._store.claim_receipt(dedupe_key):
+        claim = await self._store.claim_receipt(dedupe_key, incoming.user_key)
+        if not claim.is_first:
             return await self._first_delivery_reply(dedupe_key, budget), "retry"
         deadline_passed = asyncio.Event()
-        task = asyncio.create_task(self._answer(dedupe_key, incoming, openid, deadline_passed))
+        task = asyncio.create_task(
+            self._answer(dedupe_key, incoming, claim, openid, deadline_passed)
+        )
         self._late_tasks.add(task)
         task.add_done_callback(self._late_tasks.discard)
         try:
@@ -258,15 +261,23 @@ class WechatChannel:
         self,
         dedupe_key: str,
         incoming: IncomingMessage,
+        claim: Claim,
         openid: str,
         deadline_passed: asyncio.Event,
     ) -> str:
+        page: WechatPage | None = None
         try:
-            text = await self._turn(incoming)
+            page = await self._turn(incoming, claim)
         except Exception as error:  # one broken message must not break the endpoint
             log_event("wechat_turn_failed", logging.ERROR, error=type(error).__name__)
-            text = ""
-        await self._store.store_reply(dedupe_key, text)
+        text = page.text if page is not None else ""
+        await self._store.store_reply(
+            dedupe_key,
+            text,
+            user_key=incoming.user_key,
+            choices=page.choices if page is not None else None,
+            rest=page.rest if page is not None else None,
+        )
         if deadline_passed.is_set() and text:
             await self._send_late(openid, text)
         return text
@@ -280,23 +291,18 @@ class WechatChannel:
         except Exception as error:  # logged by type; WeChat has already been told "success"
             log_event("wechat_late_reply_failed", logging.ERROR, error=type(error).__name__)
 
-    async def _turn(self, incoming: IncomingMessage) -> str:
-        """Through the dialogue (a number picks a shown choice); the choices shown are saved."""
-        user_key = incoming.user_key
-        choices, rest = await self._store.load_choices(user_key)
+    async def _turn(self, incoming: IncomingMessage, claim: Claim) -> WechatPage:
+        """Through the dialogue (a number picks a shown choice), as one page of text."""
         if incoming.kind == MessageKind.TEXT:
-            picked = to_choice_number(incoming.text, choices)
+            picked = to_choice_number(incoming.text, claim.choices)
             if picked is not None:
                 incoming = IncomingMessage.pressed(
-                    user_key, CHANNEL, picked.payload, address=incoming.address
+                    incoming.user_key, CHANNEL, picked.payload, address=incoming.address
                 )
-        if incoming.kind == MessageKind.CHOICE and incoming.text == MORE_PAYLOAD and rest:
-            page = next_page(rest, choices)
-        else:
-            turn = await self._dialogue.handle(incoming)
-            page = compose(turn.replies)
-        await self._store.save_choices(user_key, page.choices, page.rest)
-        return page.text
+        if incoming.kind == MessageKind.CHOICE and incoming.text == MORE_PAYLOAD and claim.rest:
+            return next_page(claim.rest, claim.choices)
+        turn = await self._dialogue.handle(incoming)
+        return compose(turn.replies)
 
     async def wait_for_late_answers(self) -> None:
         """Let answers still running finish (on shutdown, and in tests)."""
