@@ -117,14 +117,15 @@ def wechat_channel(
     return channel
 
 
-async def keep_house(work: Callable[[], None]) -> None:
-    """Run the upkeep in a thread now and every HOUSEKEEPING_SECONDS while the server runs."""
+async def keep_house(work: Callable[[], object]) -> None:
+    """Run the upkeep in a thread every HOUSEKEEPING_SECONDS while the server runs (the start-up
+    already ran it once)."""
     while True:
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
         try:
             await asyncio.to_thread(work)
         except Exception as error:  # upkeep failing must not stop the channels
             log_event("housekeeping_failed", logging.ERROR, error=type(error).__name__)
-        await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
 
 def build_app(
