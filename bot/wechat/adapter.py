@@ -86,7 +86,9 @@ def decode(fields: Mapping[str, str], user_key: str, openid: str) -> Received:
     if kind == "event":
         event = fields.get("Event", "").lower()
         key = fields.get("EventKey", "")
-        dedupe = f"event:{user_key}:{fields.get('CreateTime', '')}:{event}"
+        # WeChat: de-duplicate events on sender + CreateTime; the event and key tell apart two
+        # different taps within one second.
+        dedupe = f"event:{user_key}:{fields.get('CreateTime', '')}:{event}:{key}"
         if event == "subscribe":
             scene = key.removeprefix(QR_SCENE_PREFIX) if key.startswith(QR_SCENE_PREFIX) else ""
             return Received(message(MessageKind.TEXT, f"/start {scene}".strip()), dedupe, event)

@@ -140,3 +140,20 @@ async def test_healthz(server: Server) -> None:
 async def test_without_a_token_there_is_no_wechat_route(server: Server) -> None:
     response = await server.http.get("/wechat")
     assert response.status_code == 404
+
+
+async def test_legal_aid_referral_by_chips_and_typing(server: Server) -> None:
+    async def step(**body: Any) -> dict[str, Any]:
+        replies: list[dict[str, Any]] = (await chat(server, **body))["replies"]
+        return replies[-1]
+
+    consent = await step(text="找律师")
+    category = await step(choice=choice_for(consent, "同意"))
+    district = await step(choice=choice_for(category, "工伤"))
+    phone = await step(text="滨海新区")
+    employer = await step(text="13812345678")
+    description = await step(choice=choice_for(employer, "跳过"))
+    summary = await step(text="在工地摔伤了腿，老板不给报工伤")
+    assert "滨海新区" in summary["text"] and "工伤" in summary["text"]
+    done = await step(choice=choice_for(summary, "确认提交"))
+    assert re.search(r"LA-\d{8}-\d{4}", done["text"]) and phone and district and description

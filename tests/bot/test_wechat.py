@@ -391,3 +391,12 @@ async def test_a_case_notice_reaches_a_wechat_worker_with_numbered_choices(
         async with running_server(settings, engine, plan_matcher):
             (notice,) = await api.wait_for(1)
     assert notice.openid == WORKER and number in notice.content
+
+
+async def test_two_menu_taps_in_one_second_are_both_answered(
+    plain: tuple[Server, WechatPlatform],
+) -> None:
+    _, wechat = plain
+    housing = await wechat.deliver(wechat.event(WORKER, "CLICK", "topic:housing", create_time=7))
+    school = await wechat.deliver(wechat.event(WORKER, "CLICK", "topic:school", create_time=7))
+    assert "“住房”方面" in housing.content and "“孩子上学”方面" in school.content
