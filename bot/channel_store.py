@@ -53,6 +53,10 @@ class ChannelStore:
         pairs = [(choice.label, choice.payload) for choice in choices]
         await self._run(lambda s: numbered_choices.save_choices(user_key, pairs, rest, session=s))
 
+    async def load_choices(self, user_key: str) -> tuple[tuple[Choice, ...], str | None]:
+        pairs, rest = await self._run(lambda s: numbered_choices.load_choices(user_key, session=s))
+        return tuple(Choice(label, payload) for label, payload in pairs), rest
+
     async def forget_choices(self, user_key: str) -> None:
         await self._run(lambda s: numbered_choices.forget_choices(user_key, session=s))
 

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from bot.events import log_event
+from bot.key_locks import KeyLocks
 from bot.request_body import read_capped_body
 from bot.settings import WebChatSettings
 from bot.user_keys import UserKeyHasher
@@ -123,6 +124,7 @@ class WebChat:
         self._user_keys = user_keys
         self._to_traditional = to_traditional
         self._limits = limits
+        self._people = KeyLocks()
         self._page = resources.files("bot").joinpath("static/chat.html").read_text("utf-8")
 
     async def page(self, _request: Request) -> Response:
@@ -151,7 +153,8 @@ class WebChat:
             incoming = IncomingMessage.pressed(user_key, CHANNEL, chat.choice, language=language)
         else:
             incoming = IncomingMessage.typed(user_key, CHANNEL, chat.text or "", language=language)
-        turn = await self._dialogue.handle(incoming)
+        async with self._people.holding(user_key):
+            turn = await self._dialogue.handle(incoming)
         replies = turn.replies
         if chat.traditional:
             replies = tuple(self._traditional(reply) for reply in replies)

@@ -26,6 +26,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from bot.channel_store import ChannelStore, Claim
 from bot.events import log_event
+from bot.key_locks import KeyLocks
 from bot.request_body import read_capped_body
 from bot.user_keys import UserKeyHasher
 from bot.wechat import xml
@@ -125,6 +126,7 @@ class WechatChannel:
         self._late_sender = late_sender
         # Answers still running after their reply went out; kept so they are not garbage-collected.
         self._late_tasks: set[asyncio.Task[str]] = set()
+        self._people = KeyLocks()
 
     def _is_signed(self, query: Mapping[str, str]) -> bool:
         return is_valid_signature(
@@ -267,19 +269,24 @@ class WechatChannel:
         openid: str,
         deadline_passed: asyncio.Event,
     ) -> str:
-        page: WechatPage | None = None
-        try:
-            page = await self._turn(incoming, claim)
-        except Exception as error:  # one broken message must not break the endpoint
-            log_event("wechat_turn_failed", logging.ERROR, error=type(error).__name__)
-        text = page.text if page is not None else ""
-        await self._store.store_reply(
-            dedupe_key,
-            text,
-            user_key=incoming.user_key,
-            choices=page.choices if page is not None else None,
-            rest=page.rest if page is not None else None,
-        )
+        """The turn and its saving run under the person's lock, so a flow's steps never race."""
+        async with self._people.holding(incoming.user_key) as waited:
+            choices, rest = claim.choices, claim.rest
+            if waited:  # the message before this one may have shown other choices
+                choices, rest = await self._store.load_choices(incoming.user_key)
+            page: WechatPage | None = None
+            try:
+                page = await self._turn(incoming, choices, rest)
+            except Exception as error:  # one broken message must not break the endpoint
+                log_event("wechat_turn_failed", logging.ERROR, error=type(error).__name__)
+            text = page.text if page is not None else ""
+            await self._store.store_reply(
+                dedupe_key,
+                text,
+                user_key=incoming.user_key,
+                choices=page.choices if page is not None else None,
+                rest=page.rest if page is not None else None,
+            )
         if deadline_passed.is_set() and text:
             await self._send_late(openid, text)
         return text
@@ -293,16 +300,18 @@ class WechatChannel:
         except Exception as error:  # logged by type; WeChat has already been told "success"
             log_event("wechat_late_reply_failed", logging.ERROR, error=type(error).__name__)
 
-    async def _turn(self, incoming: IncomingMessage, claim: Claim) -> WechatPage:
+    async def _turn(
+        self, incoming: IncomingMessage, choices: tuple[Choice, ...], rest: str | None
+    ) -> WechatPage:
         """Through the dialogue (a number picks a shown choice), as one page of text."""
         if incoming.kind == MessageKind.TEXT:
-            picked = to_choice_number(incoming.text, claim.choices)
+            picked = to_choice_number(incoming.text, choices)
             if picked is not None:
                 incoming = IncomingMessage.pressed(
                     incoming.user_key, CHANNEL, picked.payload, address=incoming.address
                 )
-        if incoming.kind == MessageKind.CHOICE and incoming.text == MORE_PAYLOAD and claim.rest:
-            return next_page(claim.rest, claim.choices)
+        if incoming.kind == MessageKind.CHOICE and incoming.text == MORE_PAYLOAD and rest:
+            return next_page(rest, choices)
         turn = await self._dialogue.handle(incoming)
         return compose(turn.replies)
 
