@@ -49,8 +49,8 @@ from telegram.ext import (
 from bot.events import log_event
 from bot.settings import TelegramSettings
 from bot.user_keys import UserKeyHasher
-from handlers.cases import StaffMember
 from handlers import texts
+from handlers.cases import StaffMember
 from handlers.casework import CASE_PAYLOAD_PREFIX, Casework
 from handlers.dialogue import Dialogue
 from handlers.messages import IncomingMessage, MessageKind, Reply

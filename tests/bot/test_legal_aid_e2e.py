@@ -457,7 +457,7 @@ async def test_traditional_in_traditional_out_through_the_whole_flow(bot: LegalA
     await bot.server.wait_for_messages(WORKER, len(bot.server.messages_to(WORKER)) + 1)
     await bot.say("跳過")
     summary = await bot.say("在工地摔傷了腿，老闆不給報工傷")
-    assert "濱海新區" in (summary.text or "") and "確認提交" in [l for l, _ in summary.buttons]
+    assert "濱海新區" in (summary.text or "") and "確認提交" in [label for label, _ in summary.buttons]
     receipt = await bot.press_and_wait("確認提交")
     assert "已提交" in (receipt.text or "") and "電話" in (receipt.text or "")
     (case,) = bot.cases()
