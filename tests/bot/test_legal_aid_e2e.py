@@ -467,3 +467,21 @@ async def test_traditional_in_traditional_out_through_the_whole_flow(bot: LegalA
     await bot.press("接单", user=STAFF, chat=STAFF_CHAT)
     notice = (await bot.server.wait_for_messages(WORKER, before + 1))[-1]
     assert "已有工會法律援助工作人員接手" in (notice.text or "")
+
+
+async def test_the_handoff_button_and_the_topic_lead_into_the_referral(bot: LegalAidBot) -> None:
+    answer = await bot.say("老板欠了我三个月工资一直不给")
+    assert "找法律援助" in [label for label, _ in answer.buttons]
+    intro = await bot.press_and_wait("找法律援助")
+    assert "隐私" in (intro.text or "") and [name for name, _ in intro.buttons] == ["同意", "不同意"]
+    await bot.say("取消")
+    await bot.say("/topics")
+    intro = await bot.press_and_wait("法律援助")
+    assert "隐私" in (intro.text or "")
+
+
+async def test_old_flow_buttons_do_nothing_after_the_flow_ended(bot: LegalAidBot) -> None:
+    await bot.say("/legalaid")
+    await bot.press_and_wait("不同意")
+    stale = await bot.press_and_wait("同意")
+    assert "过期" in (stale.text or "") and bot.cases() == []
