@@ -485,3 +485,14 @@ async def test_old_flow_buttons_do_nothing_after_the_flow_ended(bot: LegalAidBot
     await bot.press_and_wait("不同意")
     stale = await bot.press_and_wait("同意")
     assert "过期" in (stale.text or "") and bot.cases() == []
+
+
+async def test_a_429_from_the_staff_chat_delays_the_card_but_sends_it_once(
+    bot: LegalAidBot,
+) -> None:
+    bot.server.fail_next("sendMessage", status=429, retry_after=1, times=2, chat_id=STAFF_CHAT)
+    number = await submit_case(bot)
+    cards = await bot.server.wait_for_messages(STAFF_CHAT, 1, timeout=15)
+    await asyncio.sleep(0.3)
+    assert len(bot.server.messages_to(STAFF_CHAT)) == 1 and number in (cards[0].text or "")
+    assert len([c for c in bot.server.failed if c.params.get("chat_id") == STAFF_CHAT]) == 2
