@@ -433,7 +433,7 @@ async def test_phone_numbers_and_descriptions_never_reach_the_logs(
     logged = "\n".join(
         record.getMessage() + repr(getattr(record, "fields", {})) for record in caplog.records
     )
-    assert "legal_aid_case_created" in logged and "legal_aid_case_claimed" in logged
+    assert "legal_aid_case_created" in logged and "legal_aid_case_changed" in logged
     for secret in ("13812345678", "1381234", "包工头拖欠", "某某建筑", str(WORKER)):
         assert secret not in logged, secret
 
