@@ -3,7 +3,6 @@ transaction (in a worker thread, so the event loop never waits on the database).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session, col, delete
 
+from bot.database import in_transaction
 from bot.events import log_event
 from bot.models import LegalAidCase, UserRecord
 from bot.repositories import cases as case_rows
@@ -45,14 +45,8 @@ class SqlCaseDesk:
         self._staff_chat = staff_chat
         self._on_queued = on_queued
 
-    def _transaction(self, work: Callable[[Session], T]) -> T:
-        with Session(self._engine) as session:
-            result = work(session)
-            session.commit()
-            return result
-
     async def _run(self, work: Callable[[Session], T], *, queues: bool = False) -> T:
-        result = await asyncio.to_thread(self._transaction, work)
+        result = await in_transaction(self._engine, work)
         if queues and self._on_queued is not None:
             self._on_queued()  # committed: the sender may look now
         return result
@@ -112,38 +106,47 @@ class SqlCaseDesk:
 
         return await self._run(work)
 
-    async def claim(self, case_id: int, staff: StaffMember) -> CaseChange:
+    async def _change(
+        self,
+        case_id: int,
+        change: Callable[[Session], tuple[ChangeOutcome, LegalAidCase | None]],
+        event: CaseEvent | None,
+    ) -> CaseChange:
+        """Apply a change; if it took, queue the worker's notice (if any) and a card refresh."""
+
         def work(session: Session) -> CaseChange:
-            outcome, record = case_rows.claim_case(case_id, staff, session=session)
+            outcome, record = change(session)
             if outcome == ChangeOutcome.DONE and record is not None:
-                self._queue_worker_notice(record, CaseEvent.CLAIMED, session=session)
+                if event is not None:
+                    self._queue_worker_notice(record, event, session=session)
                 self._queue_card(record, session=session, refresh=True)
             return case_rows.change(outcome, record)
 
         result = await self._run(work, queues=True)
-        log_event("legal_aid_case_claimed", case=case_id, outcome=result.outcome.value)
+        log_event(
+            "legal_aid_case_changed",
+            case=case_id,
+            change=event.value if event else "note",
+            outcome=result.outcome.value,
+        )
         return result
+
+    async def claim(self, case_id: int, staff: StaffMember) -> CaseChange:
+        return await self._change(
+            case_id, lambda s: case_rows.claim_case(case_id, staff, session=s), CaseEvent.CLAIMED
+        )
 
     async def close(self, case_id: int, staff: StaffMember, outcome: str) -> CaseChange:
-        def work(session: Session) -> CaseChange:
-            result, record = case_rows.close_case(case_id, staff, outcome, session=session)
-            if result == ChangeOutcome.DONE and record is not None:
-                self._queue_worker_notice(record, CaseEvent.CLOSED, session=session)
-                self._queue_card(record, session=session, refresh=True)
-            return case_rows.change(result, record)
-
-        result = await self._run(work, queues=True)
-        log_event("legal_aid_case_closed", case=case_id, outcome=result.outcome.value)
-        return result
+        return await self._change(
+            case_id,
+            lambda s: case_rows.close_case(case_id, staff, outcome, session=s),
+            CaseEvent.CLOSED,
+        )
 
     async def add_note(self, case_id: int, staff: StaffMember, text: str) -> CaseChange:
-        def work(session: Session) -> CaseChange:
-            result, record = case_rows.add_note(case_id, staff, text, session=session)
-            if result == ChangeOutcome.DONE and record is not None:
-                self._queue_card(record, session=session, refresh=True)
-            return case_rows.change(result, record)
-
-        return await self._run(work, queues=True)
+        return await self._change(
+            case_id, lambda s: case_rows.add_note(case_id, staff, text, session=s), None
+        )
 
     async def forget(self, user_key: str) -> int:
         def work(session: Session) -> int:

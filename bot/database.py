@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 import bot.models  # noqa: F401  # registers the tables on SQLModel.metadata for init_db
 
 # How long a SQLite writer waits for another process's write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_DRIVER = "postgresql+psycopg"
+
+T = TypeVar("T")
+
+
+def run_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    """`work` in one committed transaction (rolled back if it raises)."""
+    with Session(engine) as session:
+        result = work(session)
+        session.commit()
+        return result
+
+
+async def in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    """`run_transaction` in a worker thread, so the event loop never waits on the database."""
+    return await asyncio.to_thread(run_transaction, engine, work)
 
 
 def create_engine_for(url: str, *, echo: bool = False) -> Engine:

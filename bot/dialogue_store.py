@@ -3,13 +3,13 @@ so the event loop never waits on SQLite or PostgreSQL and any process sees the s
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.database import in_transaction
 from bot.repositories import conversations
 from handlers.messages import QuestionRecord
 
@@ -22,14 +22,8 @@ class SqlDialogueStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def _transaction(self, work: Callable[[Session], T]) -> T:
-        with Session(self._engine) as session:
-            result = work(session)
-            session.commit()
-            return result
-
     async def _run(self, work: Callable[[Session], T]) -> T:
-        return await asyncio.to_thread(self._transaction, work)
+        return await in_transaction(self._engine, work)
 
     async def load_state(self, user_key: str) -> Mapping[str, Any]:
         return await self._run(lambda s: conversations.load_state(user_key, session=s))

@@ -227,6 +227,15 @@ class LegalAidCase(SQLModel, table=True):
     anonymised_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class CaseCounter(SQLModel, table=True):
+    """The last case number given out per Beijing day; incremented atomically."""
+
+    __tablename__ = "case_counter"
+
+    day: str = Field(primary_key=True)  # 20270115
+    last: int = 0
+
+
 class OutboxMessage(SQLModel, table=True):
     """A message owed to someone, committed with the change that caused it and sent by a
     background task: a crash, a restart or an outage delays it but doesn't lose it. `dedupe_key`

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.case_desk import CARD, CARD_REFRESH, WORKER_NOTICE
+from bot.database import in_transaction, run_transaction
 from bot.events import log_event
 from bot.models import LegalAidCase, OutboxMessage, utc_now
 from bot.repositories import cases as case_rows
@@ -93,14 +94,8 @@ class OutboxSender:
     def wake(self) -> None:
         self._wake.set()
 
-    def _transaction(self, work: Callable[[Session], T]) -> T:
-        with Session(self._engine) as session:
-            result = work(session)
-            session.commit()
-            return result
-
     async def _db(self, work: Callable[[Session], T]) -> T:
-        return await asyncio.to_thread(self._transaction, work)
+        return await in_transaction(self._engine, work)
 
     async def run(self) -> None:
         while True:
@@ -132,7 +127,7 @@ class OutboxSender:
         except asyncio.CancelledError:
             # Stopping: hand the unfinished messages back now rather than when their leases
             # expire (one cut off mid-send may then go twice; none is lost).
-            self._transaction(lambda s: outbox.release(unfinished, session=s))
+            run_transaction(self._engine, lambda s: outbox.release(unfinished, session=s))
             raise
         return len(messages)
 

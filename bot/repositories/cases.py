@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select, update
 
-from bot.models import LegalAidCase, UserRecord, utc_now
+from bot.models import CaseCounter, LegalAidCase, UserRecord, utc_now
 from handlers.cases import (
     BEIJING,
     CaseChange,
@@ -32,44 +32,53 @@ def case_number(day: datetime, sequence: int) -> str:
 
 
 def _next_sequence(day: datetime, *, session: Session) -> int:
-    prefix = f"{NUMBER_PREFIX}-{day.astimezone(BEIJING):%Y%m%d}-"
-    numbers = session.exec(
-        select(LegalAidCase.number).where(col(LegalAidCase.number).startswith(prefix))
-    ).all()
-    return max((int(number.rsplit("-", 1)[1]) for number in numbers), default=0) + 1
+    """The day's next sequence number: an atomic increment of the day's counter row, so
+    concurrent submissions (threads or processes) never get the same number."""
+    key = f"{day.astimezone(BEIJING):%Y%m%d}"
+    increment = (
+        update(CaseCounter)
+        .where(col(CaseCounter.day) == key)
+        .values(last=CaseCounter.last + 1)
+        .returning(col(CaseCounter.last))
+    )
+    for _ in range(NUMBER_ATTEMPTS):
+        value = session.exec(increment).scalar_one_or_none()
+        if value is not None:
+            return int(value)
+        savepoint = session.begin_nested()
+        session.add(CaseCounter(day=key, last=1))
+        try:
+            savepoint.commit()
+        except IntegrityError:  # another submission created the day's row first: increment it
+            savepoint.rollback()
+            continue
+        return 1
+    raise CaseNumberError("could not take a case number")
 
 
 def create_case(draft: CaseDraft, *, session: Session, now: datetime | None = None) -> LegalAidCase:
-    """Insert the case with the day's next number (Beijing date); retried if another process
-    took the same number a moment ago."""
+    """Insert the case under the day's next number (Beijing date)."""
     created = now or utc_now()
     user = session.get(UserRecord, draft.user_key)
-    for _ in range(NUMBER_ATTEMPTS):
-        record = LegalAidCase(
-            number=case_number(created, _next_sequence(created, session=session)),
-            user_key=draft.user_key,
-            channel=draft.channel,
-            address=draft.address,
-            source=user.source if user else None,
-            traditional=draft.traditional,
-            category=draft.category,
-            district=draft.district,
-            phone=draft.phone,
-            employer=draft.employer,
-            description=draft.description,
-            consent_at=draft.consent_at,
-            consent_version=draft.consent_version,
-            created_at=created,
-        )
-        savepoint = session.begin_nested()
-        session.add(record)
-        try:
-            savepoint.commit()
-        except IntegrityError:
-            savepoint.rollback()
-            continue
-        return record
-    raise CaseNumberError("no free case number")
+    record = LegalAidCase(
+        number=case_number(created, _next_sequence(created, session=session)),
+        user_key=draft.user_key,
+        channel=draft.channel,
+        address=draft.address,
+        source=user.source if user else None,
+        traditional=draft.traditional,
+        category=draft.category,
+        district=draft.district,
+        phone=draft.phone,
+        employer=draft.employer,
+        description=draft.description,
+        consent_at=draft.consent_at,
+        consent_version=draft.consent_version,
+        created_at=created,
+    )
+    session.add(record)
+    session.flush()
+    return record
 
 
 def view_of(record: LegalAidCase) -> CaseView:
@@ -125,22 +134,45 @@ def list_cases(*, session: Session, status: str | None = None) -> list[LegalAidC
     return list(session.exec(statement))
 
 
-def claim_case(
-    case_id: int, staff: StaffMember, *, session: Session, now: datetime | None = None
+def _transition(
+    case_id: int,
+    allowed_from: tuple[CaseStatus, ...],
+    values: dict[str, object],
+    *,
+    session: Session,
 ) -> tuple[ChangeOutcome, LegalAidCase | None]:
-    record = get_case(case_id, session=session, for_update=True)
+    """A status change as one conditional UPDATE: of two staff pressing at once, exactly one
+    matches the old status (on SQLite and PostgreSQL alike)."""
+    result = session.exec(
+        update(LegalAidCase)
+        .where(
+            col(LegalAidCase.id) == case_id,
+            col(LegalAidCase.status).in_([status.value for status in allowed_from]),
+        )
+        .values(**values)
+    )
+    record = session.get(LegalAidCase, case_id)
+    if record is not None:
+        session.refresh(record)
+    if result.rowcount == 1:
+        return ChangeOutcome.DONE, record
     if record is None:
         return ChangeOutcome.NOT_FOUND, None
     if record.status == CaseStatus.CLOSED:
         return ChangeOutcome.ALREADY_CLOSED, record
-    if record.status == CaseStatus.CLAIMED:
-        return ChangeOutcome.ALREADY_CLAIMED, record
-    record.status = CaseStatus.CLAIMED.value
-    record.claimed_by_id = staff.id
-    record.claimed_by = staff.name
-    record.claimed_at = now or utc_now()
-    session.add(record)
-    return ChangeOutcome.DONE, record
+    return ChangeOutcome.ALREADY_CLAIMED, record
+
+
+def claim_case(
+    case_id: int, staff: StaffMember, *, session: Session, now: datetime | None = None
+) -> tuple[ChangeOutcome, LegalAidCase | None]:
+    values: dict[str, object] = {
+        "status": CaseStatus.CLAIMED.value,
+        "claimed_by_id": staff.id,
+        "claimed_by": staff.name,
+        "claimed_at": now or utc_now(),
+    }
+    return _transition(case_id, (CaseStatus.PENDING,), values, session=session)
 
 
 def close_case(
@@ -151,20 +183,18 @@ def close_case(
     session: Session,
     now: datetime | None = None,
 ) -> tuple[ChangeOutcome, LegalAidCase | None]:
-    record = get_case(case_id, session=session, for_update=True)
-    if record is None:
-        return ChangeOutcome.NOT_FOUND, None
-    if record.status == CaseStatus.CLOSED:
-        return ChangeOutcome.ALREADY_CLOSED, record
     moment = now or utc_now()
-    if record.claimed_by is None:  # closed straight from pending: whoever closes it handled it
-        record.claimed_by_id, record.claimed_by, record.claimed_at = staff.id, staff.name, moment
-    record.status = CaseStatus.CLOSED.value
-    record.closed_by = staff.name
-    record.closed_at = moment
-    record.outcome = outcome
-    session.add(record)
-    return ChangeOutcome.DONE, record
+    values: dict[str, object] = {
+        "status": CaseStatus.CLOSED.value,
+        "closed_by": staff.name,
+        "closed_at": moment,
+        "outcome": outcome,
+        # Closed straight from pending: whoever closes it handled it.
+        "claimed_by_id": func.coalesce(LegalAidCase.claimed_by_id, staff.id),
+        "claimed_by": func.coalesce(LegalAidCase.claimed_by, staff.name),
+        "claimed_at": func.coalesce(LegalAidCase.claimed_at, moment),
+    }
+    return _transition(case_id, (CaseStatus.PENDING, CaseStatus.CLAIMED), values, session=session)
 
 
 def add_note(

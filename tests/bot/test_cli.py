@@ -256,3 +256,69 @@ def test_run_without_a_token_serves_the_web_chat(workdir: Path) -> None:
         _, stderr = process.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/chat" in stderr
     assert (workdir / "data" / "policybot.db").exists()
+
+
+def seed_cases(workdir: Path) -> list[str]:
+    """Two referrals in the database the CLI will read: one pending, one closed."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.case_desk import SqlCaseDesk
+    from bot.database import create_engine_for, init_db
+    from handlers.cases import CONSENT_VERSION, CaseDraft, StaffMember
+
+    engine = create_engine_for(f"sqlite:///{workdir / 'test.db'}")
+    init_db(engine)
+    desk = SqlCaseDesk(engine, staff_chat=None)
+
+    async def submit() -> list[str]:
+        numbers = []
+        for phone, district in (("13812345678", "武清区"), ("13900001111", "西青区")):
+            view = await desk.submit(
+                CaseDraft("te-1", "telegram", "1", "wages", district, phone, None,
+                          "包工头拖欠工资两个月", datetime.now(UTC), CONSENT_VERSION)
+            )  # fmt: skip
+            numbers.append(view.number)
+        second = await desk.get(2)
+        assert second is not None
+        await desk.close(second.id, StaffMember("telegram:9", "李律师"), "已调解，工资结清")
+        return numbers
+
+    numbers = asyncio.run(submit())
+    engine.dispose()
+    return numbers
+
+
+def test_cases_list_masks_phone_numbers(workdir: Path) -> None:
+    first, second = seed_cases(workdir)
+    result = policybot("cases", "list", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert first in result.stdout and "138****5678" in result.stdout
+    assert "13812345678" not in result.stdout and "已结案（李律师）" in result.stdout
+    closed = policybot("cases", "list", "--status", "closed", cwd=workdir)
+    assert second in closed.stdout and first not in closed.stdout
+
+
+def test_cases_show_prints_the_whole_case(workdir: Path) -> None:
+    first, _ = seed_cases(workdir)
+    result = policybot("cases", "show", first, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "13812345678" in result.stdout and "包工头拖欠工资两个月" in result.stdout
+    assert "同意隐私说明" in result.stdout
+    missing = policybot("cases", "show", "LA-19990101-0001", cwd=workdir)
+    assert missing.returncode == 1 and "没有案件" in missing.stderr
+
+
+def test_cases_export_csv_for_the_unions_records(workdir: Path) -> None:
+    import csv
+
+    first, second = seed_cases(workdir)
+    result = policybot("cases", "export", "--csv", "--out", "cases.csv", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    with open(workdir / "cases.csv", encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["number"] for row in rows] == [first, second]
+    assert rows[0]["phone"] == "138****5678" and rows[1]["outcome"] == "已调解，工资结清"
+    assert rows[1]["status"] == "已结案" and rows[0]["district"] == "武清区"
+    full = policybot("cases", "export", "--csv", "--full-phone", cwd=workdir)
+    assert "13812345678" in full.stdout

@@ -90,9 +90,7 @@ async def running_bot(
 ) -> AsyncIterator[TelegramApplication]:
     """The production wiring (as `policybot run` builds it), pointed at the fake server."""
     wakeup = asyncio.Event()
-    desk = SqlCaseDesk(
-        engine, staff_chat=StaffChat("telegram", str(STAFF_CHAT)), on_queued=wakeup.set
-    )
+    desk = SqlCaseDesk(engine, staff_chat=StaffChat("telegram", str(STAFF_CHAT)), on_queued=wakeup.set)
     store = SqlDialogueStore(engine)
     flow = LegalAidFlow(
         desk,
@@ -435,7 +433,7 @@ async def test_phone_numbers_and_descriptions_never_reach_the_logs(
     logged = "\n".join(
         record.getMessage() + repr(getattr(record, "fields", {})) for record in caplog.records
     )
-    assert "legal_aid_case_created" in logged and "legal_aid_case_claimed" in logged
+    assert "legal_aid_case_created" in logged and "legal_aid_case_changed" in logged
     for secret in ("13812345678", "1381234", "包工头拖欠", "某某建筑", str(WORKER)):
         assert secret not in logged, secret
 
@@ -445,6 +443,7 @@ async def exercise_every_case_step(bot: LegalAidBot) -> None:
     await bot.server.wait_for_messages(STAFF_CHAT, 1)
     await bot.press("接单", user=STAFF, chat=STAFF_CHAT)
     await bot.server.wait_for_messages(WORKER, len(bot.server.messages_to(WORKER)) + 1)
+
 
 
 async def test_traditional_in_traditional_out_through_the_whole_flow(bot: LegalAidBot) -> None:
@@ -458,9 +457,7 @@ async def test_traditional_in_traditional_out_through_the_whole_flow(bot: LegalA
     await bot.server.wait_for_messages(WORKER, len(bot.server.messages_to(WORKER)) + 1)
     await bot.say("跳過")
     summary = await bot.say("在工地摔傷了腿，老闆不給報工傷")
-    assert "濱海新區" in (summary.text or "") and "確認提交" in [
-        label for label, _ in summary.buttons
-    ]
+    assert "濱海新區" in (summary.text or "") and "確認提交" in [label for label, _ in summary.buttons]
     receipt = await bot.press_and_wait("確認提交")
     assert "已提交" in (receipt.text or "") and "電話" in (receipt.text or "")
     (case,) = bot.cases()
@@ -470,3 +467,32 @@ async def test_traditional_in_traditional_out_through_the_whole_flow(bot: LegalA
     await bot.press("接单", user=STAFF, chat=STAFF_CHAT)
     notice = (await bot.server.wait_for_messages(WORKER, before + 1))[-1]
     assert "已有工會法律援助工作人員接手" in (notice.text or "")
+
+
+async def test_the_handoff_button_and_the_topic_lead_into_the_referral(bot: LegalAidBot) -> None:
+    answer = await bot.say("老板欠了我三个月工资一直不给")
+    assert "找法律援助" in [label for label, _ in answer.buttons]
+    intro = await bot.press_and_wait("找法律援助")
+    assert "隐私" in (intro.text or "") and [name for name, _ in intro.buttons] == ["同意", "不同意"]
+    await bot.say("取消")
+    await bot.say("/topics")
+    intro = await bot.press_and_wait("法律援助")
+    assert "隐私" in (intro.text or "")
+
+
+async def test_old_flow_buttons_do_nothing_after_the_flow_ended(bot: LegalAidBot) -> None:
+    await bot.say("/legalaid")
+    await bot.press_and_wait("不同意")
+    stale = await bot.press_and_wait("同意")
+    assert "过期" in (stale.text or "") and bot.cases() == []
+
+
+async def test_a_429_from_the_staff_chat_delays_the_card_but_sends_it_once(
+    bot: LegalAidBot,
+) -> None:
+    bot.server.fail_next("sendMessage", status=429, retry_after=1, times=2, chat_id=STAFF_CHAT)
+    number = await submit_case(bot)
+    cards = await bot.server.wait_for_messages(STAFF_CHAT, 1, timeout=15)
+    await asyncio.sleep(0.3)
+    assert len(bot.server.messages_to(STAFF_CHAT)) == 1 and number in (cards[0].text or "")
+    assert len([c for c in bot.server.failed if c.params.get("chat_id") == STAFF_CHAT]) == 2
