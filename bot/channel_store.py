@@ -6,7 +6,6 @@ sees the same numbers and the same receipts, and a restart loses neither.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,6 +14,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.database import in_transaction, run_transaction
 from bot.repositories import numbered_choices, wechat_receipts
 from handlers.messages import Choice
 
@@ -38,14 +38,8 @@ class ChannelStore:
     def engine(self) -> Engine:
         return self._engine
 
-    def _transaction(self, work: Callable[[Session], T]) -> T:
-        with Session(self._engine) as session:
-            result = work(session)
-            session.commit()
-            return result
-
     async def _run(self, work: Callable[[Session], T]) -> T:
-        return await asyncio.to_thread(self._transaction, work)
+        return await in_transaction(self._engine, work)
 
     async def save_choices(
         self, user_key: str, choices: tuple[Choice, ...], rest: str | None
@@ -95,6 +89,6 @@ class ChannelStore:
 
     def purge_receipts(self, older_than: timedelta) -> int:
         """Synchronous: called from the housekeeping thread."""
-        return self._transaction(
-            lambda s: wechat_receipts.purge_receipts(older_than=older_than, session=s)
+        return run_transaction(
+            self._engine, lambda s: wechat_receipts.purge_receipts(older_than=older_than, session=s)
         )
