@@ -148,7 +148,7 @@ def command_serve(settings: Settings, args: argparse.Namespace) -> int:
         dialogue=runtime.dialogue,
         user_keys=runtime.user_keys,
         engine=runtime.engine,
-        to_traditional=runtime.matcher.converter.to_traditional,
+        converter=runtime.matcher.converter,
         telegram=telegram,
         housekeeping=lambda: enforce_retention(settings, runtime.engine),
     )

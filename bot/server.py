@@ -33,6 +33,7 @@ from bot.wechat.adapter import LateSender, WechatChannel, WechatConfig
 from bot.wechat.crypto import MessageCipher
 from bot.wechat.outbox import WechatOutboxTransport
 from handlers.dialogue import Dialogue
+from knowledge.normalizer import ScriptConverter
 
 HOUSEKEEPING_SECONDS = 6 * 3600
 
@@ -71,6 +72,7 @@ def wechat_channel(
     *,
     dialogue: Dialogue,
     to_traditional: Callable[[str], str],
+    is_traditional: Callable[[str], bool],
     user_keys: UserKeyHasher,
     store: ChannelStore,
     hooks: ServerHooks,
@@ -111,6 +113,7 @@ def wechat_channel(
         user_keys=user_keys,
         store=store,
         late_sender=late_sender,
+        is_traditional=is_traditional,
     )
     # Late answers still being sent finish before the client closes (shutdown runs in order).
     hooks.shutdown.insert(0, channel.wait_for_late_answers)
@@ -134,13 +137,14 @@ def build_app(
     dialogue: Dialogue,
     user_keys: UserKeyHasher,
     engine: Engine,
-    to_traditional: Callable[[str], str],
+    converter: ScriptConverter,
     telegram: TelegramRoute | None = None,
     housekeeping: Callable[[], object] | None = None,
 ) -> Starlette:
     """The server's routes and lifespan; every part comes from the composition root."""
     hooks = ServerHooks()
     store = ChannelStore(engine)
+    to_traditional = converter.to_traditional
     web_chat = WebChat(
         dialogue=dialogue,
         user_keys=user_keys,
@@ -158,6 +162,7 @@ def build_app(
         settings,
         dialogue=dialogue,
         to_traditional=to_traditional,
+        is_traditional=converter.is_traditional,
         user_keys=user_keys,
         store=store,
         hooks=hooks,

@@ -70,7 +70,7 @@ async def run(requests: int, concurrency: int) -> None:
         dialogue=runtime.dialogue,
         user_keys=runtime.user_keys,
         engine=runtime.engine,
-        to_traditional=runtime.matcher.converter.to_traditional,
+        converter=runtime.matcher.converter,
     )
     port = free_port()
     server = uvicorn.Server(

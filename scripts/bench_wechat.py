@@ -69,7 +69,7 @@ async def run(messages: int, mode: str, concurrency: int) -> None:
         dialogue=runtime.dialogue,
         user_keys=runtime.user_keys,
         engine=runtime.engine,
-        to_traditional=runtime.matcher.converter.to_traditional,
+        converter=runtime.matcher.converter,
     )
     port = free_port()
     server = uvicorn.Server(

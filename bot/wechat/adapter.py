@@ -118,8 +118,10 @@ class WechatChannel:
         user_keys: UserKeyHasher,
         store: ChannelStore,
         late_sender: LateSender | None,
+        is_traditional: Callable[[str], bool],
     ) -> None:
         self._config = config
+        self._is_traditional = is_traditional
         self._dialogue = dialogue
         self._user_keys = user_keys
         self._store = store
@@ -311,9 +313,10 @@ class WechatChannel:
                     incoming.user_key, CHANNEL, picked.payload, address=incoming.address
                 )
         if incoming.kind == MessageKind.CHOICE and incoming.text == MORE_PAYLOAD and rest:
-            return next_page(rest, choices)
+            return next_page(rest, choices, traditional=self._is_traditional(rest))
         turn = await self._dialogue.handle(incoming)
-        return compose(turn.replies)
+        body = "".join(reply.text for reply in turn.replies)
+        return compose(turn.replies, traditional=self._is_traditional(body))
 
     async def wait_for_late_answers(self) -> None:
         """Let answers still running finish (on shutdown, and in tests)."""

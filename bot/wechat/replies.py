@@ -15,11 +15,14 @@ from handlers.messages import Choice, Reply
 MAX_REPLY_BYTES = 2048
 MORE_PAYLOAD = "wx:more"
 MORE_LABEL = "看后面"
+MORE_LABEL_TRADITIONAL = "看後面"
 # A choice line's label is shortened past this, so many choices still leave room for the answer.
 MAX_LABEL_CHARS = 18
 CHOICE_LINE = "回复 {number} {label}"
+# Traditional in, Traditional out: the adapter's own words follow the answer's script.
+CHOICE_LINE_TRADITIONAL = "回覆 {number} {label}"
 # How a citation line starts (knowledge.citation); the kept rest carries its citations this way.
-CITATION_PREFIX = "依据："
+CITATION_PREFIX = ("依据：", "依據：")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,24 +30,26 @@ class WechatPage:
     text: str
     choices: tuple[Choice, ...]  # in the order they are numbered
     rest: str | None = None  # what 看后面 sends
+    traditional: bool = False
 
 
 def byte_length(text: str) -> int:
     return len(text.encode())
 
 
-def choice_lines(choices: Sequence[Choice]) -> str:
+def choice_lines(choices: Sequence[Choice], *, traditional: bool = False) -> str:
+    line = CHOICE_LINE_TRADITIONAL if traditional else CHOICE_LINE
     lines = []
     for number, choice in enumerate(choices, 1):
         label = choice.label
         if len(label) > MAX_LABEL_CHARS:
             label = label[: MAX_LABEL_CHARS - 1] + "…"
-        lines.append(CHOICE_LINE.format(number=number, label=label))
+        lines.append(line.format(number=number, label=label))
     return "\n".join(lines)
 
 
-def with_choices(body: str, choices: Sequence[Choice]) -> str:
-    return f"{body}\n\n{choice_lines(choices)}" if choices else body
+def with_choices(body: str, choices: Sequence[Choice], *, traditional: bool = False) -> str:
+    return f"{body}\n\n{choice_lines(choices, traditional=traditional)}" if choices else body
 
 
 def cut_point(text: str, budget_bytes: int) -> int:
@@ -55,7 +60,9 @@ def cut_point(text: str, budget_bytes: int) -> int:
     return line_end if line_end > fits // 2 else fits
 
 
-def compose(replies: Sequence[Reply], *, limit: int = MAX_REPLY_BYTES) -> WechatPage:
+def compose(
+    replies: Sequence[Reply], *, traditional: bool = False, limit: int = MAX_REPLY_BYTES
+) -> WechatPage:
     """All replies of one turn as one page (WeChat allows one passive reply per message)."""
     body = "\n\n".join(reply.text.strip() for reply in replies if reply.text.strip())
     choices: list[Choice] = []
@@ -64,19 +71,29 @@ def compose(replies: Sequence[Reply], *, limit: int = MAX_REPLY_BYTES) -> Wechat
     citations = list(
         dict.fromkeys(source.citation for reply in replies for source in reply.sources)
     )
-    return paginate(body, tuple(choices), citations, limit=limit)
+    return paginate(body, tuple(choices), citations, traditional=traditional, limit=limit)
 
 
 def paginate(
-    body: str, choices: tuple[Choice, ...], citations: Sequence[str], *, limit: int
+    body: str,
+    choices: tuple[Choice, ...],
+    citations: Sequence[str],
+    *,
+    traditional: bool = False,
+    limit: int,
 ) -> WechatPage:
     """One page of `body`; the rest (with the citations it lacks) waits behind 看后面."""
-    whole = with_choices(body, choices)
+    whole = with_choices(body, choices, traditional=traditional)
     if byte_length(whole) <= limit:
-        return WechatPage(whole, choices)
-    paged_choices = (*choices, Choice(MORE_LABEL, MORE_PAYLOAD))
+        return WechatPage(whole, choices, traditional=traditional)
+    more = MORE_LABEL_TRADITIONAL if traditional else MORE_LABEL
+    paged_choices = (*choices, Choice(more, MORE_PAYLOAD))
     citation_block = "\n".join(citations)
-    reserve = byte_length(choice_lines(paged_choices)) + byte_length(citation_block) + 8
+    reserve = (
+        byte_length(choice_lines(paged_choices, traditional=traditional))
+        + byte_length(citation_block)
+        + 8
+    )
     cut = cut_point(body, limit - reserve)
     head, rest = body[:cut].rstrip(), body[cut:].lstrip("\n")
     head_citations = [c for c in citations if c not in head]
@@ -85,13 +102,19 @@ def paginate(
         head = head + "\n" + "\n".join(head_citations)
     if rest_citations:
         rest = rest + "\n" + "\n".join(rest_citations)
-    return WechatPage(with_choices(head, paged_choices), paged_choices, rest)
+    return WechatPage(
+        with_choices(head, paged_choices, traditional=traditional), paged_choices, rest, traditional
+    )
 
 
 def next_page(
-    rest: str, choices: tuple[Choice, ...], *, limit: int = MAX_REPLY_BYTES
+    rest: str,
+    choices: tuple[Choice, ...],
+    *,
+    traditional: bool = False,
+    limit: int = MAX_REPLY_BYTES,
 ) -> WechatPage:
     """The page after 看后面: the kept rest, same choices; its citation lines go on every page."""
     kept = tuple(choice for choice in choices if choice.payload != MORE_PAYLOAD)
     citations = [line for line in rest.splitlines() if line.startswith(CITATION_PREFIX)]
-    return paginate(rest, kept, citations, limit=limit)
+    return paginate(rest, kept, citations, traditional=traditional, limit=limit)

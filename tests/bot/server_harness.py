@@ -69,7 +69,7 @@ async def running_server(
         dialogue=production_dialogue(settings, engine, matcher),
         user_keys=user_keys,
         engine=engine,
-        to_traditional=matcher.converter.to_traditional,
+        converter=matcher.converter,
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -61,7 +61,7 @@ async def webhook(tmp_path: Path, plan_matcher: Matcher) -> AsyncIterator[Webhoo
             dialogue=dialogue,
             user_keys=user_keys,
             engine=engine,
-            to_traditional=plan_matcher.converter.to_traditional,
+            converter=plan_matcher.converter,
             telegram=route,
         )
         async with app.router.lifespan_context(app):

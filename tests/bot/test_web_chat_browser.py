@@ -64,7 +64,7 @@ async def base_url(tmp_path: Path, plan_matcher: Matcher) -> AsyncIterator[str]:
         dialogue=Dialogue(plan_matcher, SqlDialogueStore(engine)),
         user_keys=UserKeyHasher("test-secret"),
         engine=engine,
-        to_traditional=plan_matcher.converter.to_traditional,
+        converter=plan_matcher.converter,
     )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

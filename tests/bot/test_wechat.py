@@ -400,3 +400,14 @@ async def test_two_menu_taps_in_one_second_are_both_answered(
     housing = await wechat.deliver(wechat.event(WORKER, "CLICK", "topic:housing", create_time=7))
     school = await wechat.deliver(wechat.event(WORKER, "CLICK", "topic:school", create_time=7))
     assert "“住房”方面" in housing.content and "“孩子上学”方面" in school.content
+
+
+async def test_a_traditional_question_gets_traditional_numbered_lines(
+    plain: tuple[Server, WechatPlatform],
+) -> None:
+    _, wechat = plain
+    reply = await wechat.deliver(wechat.text(WORKER, "孩子能上公辦學校嗎"))
+    assert "隨遷子女" in reply.content and "依據：" in reply.content
+    assert "回覆 1 查看原文" in reply.content and "回复" not in reply.content
+    full = await wechat.deliver(wechat.text(WORKER, "1"))
+    assert "原文" in full.content
