@@ -17,7 +17,9 @@ from bot.models import LegalAidCase
 from bot.repositories.conversations import list_questions
 from bot.repositories.outbox import enqueue
 from handlers import texts
+from knowledge.lexicon import load_lexicon
 from knowledge.match import Matcher
+from knowledge.parser import parse_file
 from tests.bot.server_harness import Server, engine_in, running_server, settings_for
 from tests.fake_wechat import (
     AES_KEY,
@@ -411,3 +413,43 @@ async def test_a_traditional_question_gets_traditional_numbered_lines(
     assert "回覆 1 查看原文" in reply.content and "回复" not in reply.content
     full = await wechat.deliver(wechat.text(WORKER, "1"))
     assert "原文" in full.content
+
+
+LONG_REGULATION = """天津市某某工资支付办法
+
+第一章　总则
+
+第一条　为了保障劳动者按时足额取得工资，制定本办法。
+
+第二章　工资支付
+
+第八条　{long}
+
+第三章　附则
+
+第九条　本办法自２０２４年１月１日起施行。
+"""
+
+
+async def test_a_long_clause_is_paged_with_its_citation_and_the_rest_by_number(
+    tmp_path: Path, engine: Engine
+) -> None:
+    sentence = (
+        "用人单位应当按照劳动合同约定的日期以货币形式足额支付劳动者工资，不得克扣或者无故拖欠。"
+    )
+    source = tmp_path / "long.txt"
+    source.write_text(LONG_REGULATION.format(long=sentence * 40), encoding="utf-8")
+    matcher = Matcher([(parse_file(source), None)], load_lexicon())
+    settings = settings_for(tmp_path, wechat=wechat_section("plain"))
+    async with running_server(settings, engine, matcher) as running:
+        wechat = WechatPlatform(running.http)
+        answer = await wechat.deliver(wechat.text(WORKER, "用人单位克扣或者无故拖欠工资"))
+        if "第八条" not in answer.content:  # offered as related: follow it
+            related = next(n for label, n in numbered(answer.content).items() if "相关" in label)
+            answer = await wechat.deliver(wechat.text(WORKER, related))
+        assert "第八条" in answer.content
+        full = await wechat.deliver(wechat.text(WORKER, numbered(answer.content)["查看原文"]))
+        assert len(full.content.encode()) <= 2048 and "依据：《" in full.content
+        rest = await wechat.deliver(wechat.text(WORKER, numbered(full.content)["看后面"]))
+        assert len(rest.content.encode()) <= 2048 and "依据：《" in rest.content
+        assert rest.content.split("\n")[0] not in full.content
