@@ -218,9 +218,14 @@ class FakeCustomerServiceApi:
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self._refusals: list[tuple[int, str]] = []
 
     def expire_token(self) -> None:
         self._valid_token = "expired"
+
+    def refuse_next(self, errcode: int, errmsg: str) -> None:
+        """The next send is refused as WeChat would (e.g. 45015: past the 48-hour window)."""
+        self._refusals.append((errcode, errmsg))
 
     async def __aenter__(self) -> FakeCustomerServiceApi:
         app = web.Application()
@@ -249,6 +254,9 @@ class FakeCustomerServiceApi:
     async def _send(self, request: web.Request) -> web.Response:
         if request.query.get("access_token") != self._valid_token:
             return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        if self._refusals:
+            errcode, errmsg = self._refusals.pop(0)
+            return web.json_response({"errcode": errcode, "errmsg": errmsg})
         body: dict[str, Any] = await request.json()
         assert body["msgtype"] == "text"
         async with self._arrived:

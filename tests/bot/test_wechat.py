@@ -4,6 +4,7 @@ plan, storing in SQLite."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -453,3 +454,13 @@ async def test_a_long_clause_is_paged_with_its_citation_and_the_rest_by_number(
         rest = await wechat.deliver(wechat.text(WORKER, numbered(full.content)["看后面"]))
         assert len(rest.content.encode()) <= 2048 and "依据：《" in rest.content
         assert rest.content.split("\n")[0] not in full.content
+
+
+async def test_a_retry_arriving_during_the_first_delivery_waits_for_its_reply(
+    server: tuple[Server, WechatPlatform],
+) -> None:
+    running, wechat = server
+    message = wechat.text(WORKER, "公租房怎么申请")
+    first, retried = await asyncio.gather(wechat.deliver(message), wechat.deliver(message))
+    assert first.content == retried.content and "依据：" in first.content
+    assert question_count(running.engine) == 1
