@@ -28,6 +28,7 @@ from bot.channel_store import ChannelStore, Claim
 from bot.events import log_event
 from bot.key_locks import KeyLocks
 from bot.request_body import read_capped_body
+from bot.settings import WechatMode
 from bot.user_keys import UserKeyHasher
 from bot.wechat import xml
 from bot.wechat.crypto import MessageCipher, WechatCryptoError, is_valid_signature, signature
@@ -52,7 +53,7 @@ LateSender = Callable[[str, str], Awaitable[None]]
 @dataclass(frozen=True, slots=True)
 class WechatConfig:
     token: str
-    mode: str  # plain, compat or safe
+    mode: WechatMode
     reply_budget_seconds: float
     cipher: MessageCipher | None  # compat and safe mode
 
