@@ -38,6 +38,12 @@ WINDOW_SECONDS = 60.0
 MAX_TRACKED_KEYS = 10_000
 PAGE_SESSION_MARK = "{{SESSION}}"
 TOO_FAST = "发得太快了，请稍等一会儿再发。"
+# Everything comes from the app itself: no CDN, no inline script, no framing by other sites.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
 BAD_REQUEST = "请求格式不对。"
 
 
@@ -130,7 +136,7 @@ class WebChat:
     async def page(self, _request: Request) -> Response:
         """The chat page; the token is used only when the browser has none saved yet."""
         html = self._page.replace(PAGE_SESSION_MARK, secrets.token_urlsafe(24))
-        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(html, headers=PAGE_HEADERS)
 
     async def api(self, request: Request) -> Response:
         started = time.perf_counter()

@@ -120,6 +120,7 @@ async def test_the_page_is_chinese_self_contained_and_carries_a_session(server: 
     page = response.text
     assert response.status_code == 200 and 'lang="zh-CN"' in page and "width=device-width" in page
     assert not re.search(r'(src|href)="(https?:)?//', page), "no external resources"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
     token = re.search(r'data-session="([^"]+)"', page)
     assert token is not None and re.fullmatch(r"[A-Za-z0-9_-]{16,128}", token[1])
     second = (await server.http.get("/chat")).text
