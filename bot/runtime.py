@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.campaign_store import SqlCampaignNotices, SqlSubscriptionStore
 from bot.database import create_engine_for, init_db
 from bot.dialogue_store import SqlDialogueStore
 from bot.events import log_event
@@ -18,6 +19,7 @@ from bot.repositories.conversations import purge_question_texts
 from bot.settings import Settings
 from bot.user_keys import UserKeyHasher
 from handlers.dialogue import Dialogue
+from handlers.subscriptions import Subscriptions
 from knowledge.match import Matcher
 
 USER_KEY_SECRET_NAME = "user_key_hmac"
@@ -76,6 +78,11 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         engine=engine,
         matcher=matcher,
-        dialogue=Dialogue(matcher, SqlDialogueStore(engine)),
+        dialogue=Dialogue(
+            matcher,
+            SqlDialogueStore(engine),
+            subscriptions=Subscriptions(SqlSubscriptionStore(engine)),
+            campaigns=SqlCampaignNotices(engine),
+        ),
         user_keys=UserKeyHasher(secret),
     )

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from handlers import texts
+from handlers.campaigns import CampaignNotices, add_campaign_notices
 from handlers.feedback import FEEDBACK_PREFIX, feedback_choices, record_feedback, remember_question
 from handlers.messages import Choice, IncomingMessage, MessageKind, QuestionRecord, Reply, Turn
 from handlers.questions import answer_question
 from handlers.state import DialogueStore
+from handlers.subscriptions import Subscriptions
 from handlers.topics import (
     TOPIC_PAYLOAD_PREFIX,
     clause_explanation,
@@ -53,10 +55,20 @@ KNOWN_KEY = "known"
 class Dialogue:
     """One instance per process, shared by every channel; holds no per-person state itself."""
 
-    def __init__(self, matcher: Matcher, store: DialogueStore, *, feedback: bool = True) -> None:
+    def __init__(
+        self,
+        matcher: Matcher,
+        store: DialogueStore,
+        *,
+        feedback: bool = True,
+        subscriptions: Subscriptions | None = None,
+        campaigns: CampaignNotices | None = None,
+    ) -> None:
         self._matcher = matcher
         self._store = store
         self._feedback = feedback
+        self._subscriptions = subscriptions
+        self._campaigns = campaigns
 
     async def handle(self, message: IncomingMessage) -> Turn:
         loaded = await self._store.load_state(message.user_key)
@@ -78,6 +90,9 @@ class Dialogue:
     ) -> tuple[tuple[Reply, ...], QuestionRecord | None]:
         if message.kind in (MessageKind.UNSUPPORTED, MessageKind.CONTACT):
             return (Reply(texts.UNSUPPORTED_HINT),), None
+        subscription = self._subscriptions and await self._subscriptions.reply_to(message)
+        if subscription:
+            return (subscription,), None
         if message.kind == MessageKind.CHOICE:
             return (await self._choose(message, state),), None
         text = message.text.strip()
@@ -103,7 +118,7 @@ class Dialogue:
     ) -> tuple[tuple[Reply, ...], QuestionRecord]:
         answer, result, record = answer_question(self._matcher, text)
         state[SCRIPT_KEY] = TRADITIONAL if result.is_traditional else SIMPLIFIED
-        reply = answer.reply
+        reply = await add_campaign_notices(self._campaigns, answer.reply, answer.topic)
         if self._feedback and not answer.fallback:
             question_id = await self._store.record_question(
                 message.user_key, message.channel, record, text=None
