@@ -165,7 +165,8 @@ class Broadcaster:
         self._show_progress = show_progress
 
     def _transaction(self, work: Callable[[Session], T]) -> T:
-        with Session(self._engine) as session:
+        # Rows read here are used after the session closes: keep their loaded values.
+        with Session(self._engine, expire_on_commit=False) as session:
             result = work(session)
             session.commit()
             return result
@@ -180,8 +181,11 @@ class Broadcaster:
         if broadcast is None:
             raise LookupError(f"no broadcast {broadcast_id}")
         await wait_until(broadcast.not_before)
-        pending = await self._db(lambda s: repository.pending_deliveries(broadcast_id, session=s))
+        pending, gone = await self._db(
+            lambda s: repository.pending_deliveries(broadcast_id, session=s)
+        )
         run = _Run(self, broadcast_text(broadcast.text), pending)
+        run.gone = gone
         log_event("broadcast_started", broadcast=broadcast_id, pending=len(pending))
         try:
             await run.send_all()

@@ -119,8 +119,9 @@ def queue_broadcast(
     return QueuedBroadcast(broadcast, created=True)
 
 
-def pending_deliveries(broadcast_id: int, *, session: Session) -> list[PendingDelivery]:
-    """Deliveries still to send, with the address; those who unsubscribed meanwhile become gone."""
+def pending_deliveries(broadcast_id: int, *, session: Session) -> tuple[list[PendingDelivery], int]:
+    """Deliveries still to send, with the address; those who unsubscribed meanwhile become gone
+    (returned: how many)."""
     rows = session.exec(
         select(DeliveryRecord.id, DeliveryRecord.user_key, SubscriptionRecord.address)
         .join(
@@ -142,7 +143,7 @@ def pending_deliveries(broadcast_id: int, *, session: Session) -> list[PendingDe
             gone.append(delivery_id)
     if gone:
         set_status(gone, GONE, session=session)
-    return ready
+    return ready, len(gone)
 
 
 def current_address(user_key: str, *, session: Session) -> str | None:
