@@ -50,7 +50,8 @@ def qr_image(link: str) -> Image.Image:
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=10, border=4)
     code.add_data(link)
     code.make(fit=True)
-    image = code.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    made: Image.Image = code.make_image(fill_color="black", back_color="white").get_image()
+    image = made.convert("RGB")
     # Nearest neighbour keeps the modules crisp at any print size.
     return image.resize((QR_SIDE, QR_SIDE), Image.Resampling.NEAREST)
 
@@ -64,7 +65,7 @@ def _centered(
 ) -> int:
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     draw.text(((POSTER_SIZE[0] - (right - left)) // 2 - left, y - top), text, font=font, fill=fill)
-    return y + (bottom - top)
+    return y + int(bottom - top)
 
 
 def fit_font(
