@@ -24,10 +24,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TextIO, TypeVar
+from typing import TextIO, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.events import log_event
@@ -40,12 +41,6 @@ UNSUBSCRIBE_FOOTER = "\n\n（回复“退订”不再接收）"
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 T = TypeVar("T")
-
-
-class MessageSender(Protocol):
-    """What a broadcast needs of python-telegram-bot's Bot."""
-
-    async def send_message(self, chat_id: int | str, text: str, **kwargs: Any) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +149,7 @@ class Broadcaster:
     def __init__(
         self,
         engine: Engine,
-        bot: MessageSender,
+        bot: Bot,
         *,
         limits: SendLimits | None = None,
         show_progress: bool = False,

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.campaign_cli import add_campaign_commands
 from bot.database import create_engine_for, init_db
 from bot.evaluation import EvalFileError, evaluate, format_report, read_items
 from bot.events import configure_logging
@@ -253,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("clause")
     show.add_argument("--doc", help="文件 key（有多个文件时）")
     show.set_defaults(handler=command_kb_show)
+    add_campaign_commands(commands)
     return parser
 
 
