@@ -32,7 +32,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.events import log_event
-from bot.models import BroadcastRecord, utc_now
+from bot.models import BroadcastRecord, CampaignRecord, utc_now
 from bot.repositories import broadcasts as repository
 from bot.repositories.broadcasts import PendingDelivery
 
@@ -349,3 +349,51 @@ async def wait_until(moment: datetime) -> None:
     if seconds > 0:
         log_event("broadcast_waiting", seconds=round(seconds))
         await asyncio.sleep(seconds)
+
+
+class ChatBroadcasts:
+    """`/broadcast CODE` + text from an admin's chat: queue it and send it in the background."""
+
+    def __init__(self, engine: Engine, limits: SendLimits, admin_user_ids: Sequence[int]) -> None:
+        self._engine = engine
+        self._limits = limits
+        self._admins = frozenset(admin_user_ids)
+        self._running: set[asyncio.Task[BroadcastReport]] = set()
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self._admins
+
+    async def start(self, campaign_code: str, text: str, bot: Bot) -> str:
+        """Queue (or resume) the broadcast and start sending; returns what to tell the admin."""
+        problem = check_broadcast_text(text)
+        if problem:
+            return f"{problem}。用法：/broadcast 活动代码，换行后写消息内容。"
+
+        def queue(session: Session) -> tuple[int, bool, int] | None:
+            campaign = session.get(CampaignRecord, campaign_code)
+            if campaign is None:
+                return None
+            queued = repository.queue_broadcast(campaign, text, not_before=None, session=session)
+            assert queued.broadcast.id is not None
+            pending = repository.delivery_counts(queued.broadcast.id, session=session)
+            return queued.broadcast.id, queued.created, pending.get(repository.PENDING, 0)
+
+        found = await asyncio.to_thread(self._in_transaction, queue)
+        if found is None:
+            return f"没有活动 {campaign_code}。"
+        broadcast_id, created, pending = found
+        if not pending:
+            return f"群发 #{broadcast_id} 已经发完，没有再发。"
+        task = asyncio.create_task(
+            Broadcaster(self._engine, bot, limits=self._limits).run(broadcast_id)
+        )
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        verb = "开始" if created else "继续"
+        return f"{verb}群发 #{broadcast_id}：{pending} 人待发。"
+
+    def _in_transaction(self, work: Callable[[Session], T]) -> T:
+        with Session(self._engine, expire_on_commit=False) as session:
+            result = work(session)
+            session.commit()
+            return result

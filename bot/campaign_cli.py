@@ -11,19 +11,20 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from bot.broadcasts import Broadcaster, BroadcastReport, SendLimits, check_broadcast_text
-from bot.campaign_stats import campaign_figures, draw_chart, format_figures
-from bot.posters import deep_link, render_poster
+from bot.campaign_stats import campaign_figures, format_figures
 from bot.repositories import broadcasts, campaigns
 from bot.repositories.campaigns import CampaignError
 from bot.runtime import prepare_engine
 from bot.settings import Settings
 from handlers.campaigns import CHINA_TIME
 from knowledge.curation import TOPICS
+
+if TYPE_CHECKING:
+    from bot.broadcasts import BroadcastReport, SendLimits
 
 EXIT_BAD_INPUT = 1
 EXIT_BAD_CONFIG = 2
@@ -84,6 +85,9 @@ def command_campaign_show(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def command_campaign_poster(settings: Settings, args: argparse.Namespace) -> int:
+    # Imported here, like telegram and matplotlib: the other commands start without them.
+    from bot.posters import deep_link, render_poster
+
     with Session(prepare_engine(settings)) as session:
         campaign = campaigns.get_campaign(args.code, session=session)
     if campaign is None:
@@ -110,11 +114,15 @@ def command_campaign_stats(settings: Settings, args: argparse.Namespace) -> int:
         figures = campaign_figures(args.code, session=session)
     print(format_figures(figures))
     if args.chart:
+        from bot.campaign_stats import draw_chart
+
         print(f"图表：{draw_chart(figures, Path(args.chart))}")
     return 0
 
 
 def command_broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.broadcasts import SendLimits, check_broadcast_text
+
     token = settings.telegram.token
     if token is None:
         sys.stderr.write("群发需要 TELEGRAM_BOT_TOKEN\n")
@@ -168,6 +176,8 @@ async def send_broadcast(
     """Send with python-telegram-bot's Bot; SIGTERM stops like Ctrl-C (in-flight sends recorded)."""
     from telegram import Bot
     from telegram.request import HTTPXRequest
+
+    from bot.broadcasts import Broadcaster
 
     request = HTTPXRequest(
         connection_pool_size=BROADCAST_CONNECTIONS,

@@ -13,7 +13,6 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, func, select
 
 from bot.models import CampaignArrival, QuestionRow, SubscriptionRecord, UtcDateTime
-from bot.posters import PosterFonts
 from handlers.campaigns import CHINA_TIME
 
 # Written by the legal-aid referral flow; absent until that flow is deployed.
@@ -131,6 +130,8 @@ def draw_chart(figures: CampaignFigures, out: Path) -> Path:
     from matplotlib import pyplot as plt
     from matplotlib.font_manager import FontProperties
     from matplotlib.text import Text
+
+    from bot.posters import PosterFonts
 
     fonts = PosterFonts()
     try:

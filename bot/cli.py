@@ -117,6 +117,7 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
         )
         return EXIT_BAD_CONFIG
     # Imported here: python-telegram-bot costs memory and start-up time the other commands don't need.
+    from bot.broadcasts import ChatBroadcasts, SendLimits
     from bot.telegram_channel import TelegramDeps, run_telegram
 
     runtime = build_runtime(settings)
@@ -125,9 +126,18 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
     async def housekeeping() -> None:
         await asyncio.to_thread(enforce_retention, runtime.engine, retention)
 
+    chat_broadcasts = ChatBroadcasts(
+        runtime.engine,
+        SendLimits(
+            messages_per_second=settings.broadcast.messages_per_second,
+            per_chat_seconds=settings.broadcast.per_chat_seconds,
+            max_attempts=settings.broadcast.max_attempts,
+        ),
+        settings.telegram.admin_user_ids,
+    )
     run_telegram(
         settings.telegram,
-        TelegramDeps(runtime.dialogue, runtime.user_keys, housekeeping),
+        TelegramDeps(runtime.dialogue, runtime.user_keys, housekeeping, chat_broadcasts),
         token=token.get_secret_value(),
         webhook_url=args.webhook,
         listen=args.listen,
