@@ -112,6 +112,7 @@ async def test_429_403_and_500_are_handled_and_nobody_is_missed(
 async def test_a_stopped_broadcast_resumes_without_duplicates_or_gaps(
     engine: Engine, server: FakeTelegramServer, bot: Bot
 ) -> None:
+    server.response_delay = 0.3  # several sends are in flight when the stop comes
     broadcast_id = queue(engine)
     first_run = asyncio.create_task(Broadcaster(engine, bot).run(broadcast_id))
     await server.wait_for_call("sendMessage", count=12, timeout=10)

@@ -139,7 +139,8 @@ async def test_a_broadcast_killed_midway_resumes_with_no_duplicates_and_no_gaps(
     create_campaign(tmp_path)
     subscribe_everyone(tmp_path)
     (tmp_path / "news.txt").write_text("春风行动招聘会3月1日开始。", encoding="utf-8")
-    async with FakeTelegramServer(enforce_limits=True) as server:
+    # Answers come late, so several sends are in flight when SIGTERM arrives.
+    async with FakeTelegramServer(enforce_limits=True, response_delay=0.3) as server:
         environment = broadcast_env(tmp_path, server)
         first = subprocess.Popen(
             BROADCAST, cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE
