@@ -17,8 +17,11 @@ SUBSCRIPTION_PREFIX = "sub:"
 ALL_TOPICS = "all"
 STOP = "off"
 _COMMAND = re.compile(r"^/(subscribe|unsubscribe)(?:@\w+)?\s*$", re.IGNORECASE)
-SUBSCRIBE_WORDS = frozenset({"订阅", "订阅消息", "订阅活动", "subscribe"})
-UNSUBSCRIBE_WORDS = frozenset({"退订", "取消订阅", "不要再发", "unsubscribe", "td"})
+# Traditional spellings too: these words are matched before the dialogue converts anything.
+SUBSCRIBE_WORDS = frozenset({"订阅", "订阅消息", "订阅活动", "訂閱", "subscribe"})
+UNSUBSCRIBE_WORDS = frozenset(
+    {"退订", "取消订阅", "不要再发", "退訂", "取消訂閱", "不要再發", "unsubscribe", "td"}
+)
 SUBSCRIBED = "已订阅春风行动、春暖农民工等活动消息，有招聘会、服务活动会发给你。\n只想收某一类？点下面。随时回复“退订”就不再发。"
 NARROWED = "好的，只给你发这些方面的活动消息：{labels}。\n随时回复“退订”就不再发。"
 WIDENED = "好的，各方面的活动消息都会发给你。随时回复“退订”就不再发。"

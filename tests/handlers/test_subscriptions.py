@@ -77,7 +77,7 @@ async def test_topic_buttons_narrow_the_subscription(
     assert subscriptions.subscribers[USER][2] == []
 
 
-@pytest.mark.parametrize("opt_out", ["退订", "/unsubscribe", "取消订阅"])
+@pytest.mark.parametrize("opt_out", ["退订", "/unsubscribe", "取消订阅", "退訂", "TD"])
 async def test_opting_out_forgets_the_address(
     subscribing_dialogue: Dialogue, subscriptions: MemorySubscriptionStore, opt_out: str
 ) -> None:
