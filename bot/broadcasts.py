@@ -155,9 +155,9 @@ class Broadcaster:
         show_progress: bool = False,
     ) -> None:
         self._engine = engine
-        self._bot = bot
-        self._limits = limits or SendLimits()
-        self._show_progress = show_progress
+        self.bot = bot
+        self.limits = limits or SendLimits()
+        self.show_progress = show_progress
 
     def _transaction(self, work: Callable[[Session], T]) -> T:
         # Rows read here are used after the session closes: keep their loaded values.
@@ -166,17 +166,17 @@ class Broadcaster:
             session.commit()
             return result
 
-    async def _db(self, work: Callable[[Session], T]) -> T:
+    async def in_transaction(self, work: Callable[[Session], T]) -> T:
         return await asyncio.to_thread(self._transaction, work)
 
     async def run(self, broadcast_id: int) -> BroadcastReport:
         """Send what is pending; returns the counts of this run."""
         started = time.perf_counter()
-        broadcast = await self._db(lambda s: s.get(BroadcastRecord, broadcast_id))
+        broadcast = await self.in_transaction(lambda s: s.get(BroadcastRecord, broadcast_id))
         if broadcast is None:
             raise LookupError(f"no broadcast {broadcast_id}")
         await wait_until(broadcast.not_before)
-        pending, gone = await self._db(
+        pending, gone = await self.in_transaction(
             lambda s: repository.pending_deliveries(broadcast_id, session=s)
         )
         run = _Run(self, broadcast_text(broadcast.text), pending)
@@ -187,7 +187,7 @@ class Broadcaster:
         finally:
             if run.progress is not None:
                 run.progress.update(run.done, run.sent, final=True)
-            counts = await self._db(
+            counts = await self.in_transaction(
                 lambda s: (
                     repository.finish_if_done(broadcast_id, session=s),
                     repository.delivery_counts(broadcast_id, session=s),
@@ -220,7 +220,7 @@ class _Run:
 
     def __init__(self, owner: Broadcaster, text: str, pending: Sequence[PendingDelivery]) -> None:
         self._owner = owner
-        self._limits = owner._limits
+        self._limits = owner.limits
         self._text = text
         self._fresh = list(reversed(pending))  # pop() takes them in queue order
         self._retries: list[_Retry] = []
@@ -231,7 +231,7 @@ class _Run:
         self._changed = asyncio.Event()
         self.sent = self.blocked = self.gone = self.failed = self.done = 0
         self.progress = (
-            Progress(len(pending), label="广播") if owner._show_progress and pending else None
+            Progress(len(pending), label="广播") if owner.show_progress and pending else None
         )
 
     async def send_all(self) -> None:
@@ -296,7 +296,7 @@ class _Run:
             self.progress.update(self.done, self.sent)
 
     async def _send(self, delivery: PendingDelivery, attempt: int) -> None:
-        db = self._owner._db
+        db = self._owner.in_transaction
         address = await db(lambda s: repository.current_address(delivery.user_key, session=s))
         if address is None:  # unsubscribed since the broadcast was queued
             await db(
@@ -305,7 +305,7 @@ class _Run:
             self._settle(gone=1)
             return
         try:
-            await self._owner._bot.send_message(chat_id=int(address), text=self._text)
+            await self._owner.bot.send_message(chat_id=int(address), text=self._text)
         except RetryAfter as error:
             wait = error.retry_after
             seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
