@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.campaign_cli import add_campaign_commands
 from bot.database import create_engine_for, init_db
 from bot.evaluation import EvalFileError, evaluate, format_report, read_items
 from bot.events import configure_logging
@@ -128,6 +129,7 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
         )
         return EXIT_BAD_CONFIG
     # Imported here: python-telegram-bot costs memory and start-up time the other commands don't need.
+    from bot.broadcasts import ChatBroadcasts, SendLimits
     from bot.telegram_channel import TelegramDeps, run_telegram
     from bot.telegram_outbox import TelegramOutboxTransport
 
@@ -145,10 +147,20 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
         )
         await sender.run()
 
+    chat_broadcasts = ChatBroadcasts(
+        runtime.engine,
+        SendLimits(
+            messages_per_second=settings.broadcast.messages_per_second,
+            per_chat_seconds=settings.broadcast.per_chat_seconds,
+            max_attempts=settings.broadcast.max_attempts,
+        ),
+        settings.telegram.admin_user_ids,
+    )
     deps = TelegramDeps(
         runtime.dialogue,
         runtime.user_keys,
         housekeeping,
+        chat_broadcasts,
         casework=runtime.casework,
         staff_chat_id=settings.legal_aid.staff_chat_id,
         outbox=send_outbox,
@@ -380,6 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--status", choices=sorted(CASE_STATUS_LABELS))
     export.add_argument("--full-phone", action="store_true", help="导出完整电话号码（默认打码）")
     export.set_defaults(handler=command_cases_export)
+
+    add_campaign_commands(commands)
     return parser
 
 
