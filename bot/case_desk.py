@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, delete
+from sqlmodel import Session, col, delete, update
 
 from bot.database import in_transaction
 from bot.events import log_event
-from bot.models import LegalAidCase, UserRecord
+from bot.models import CampaignArrival, LegalAidCase, SubscriptionRecord, UserRecord
 from bot.repositories import cases as case_rows
 from bot.repositories import outbox
-from bot.repositories.conversations import forget_user
+from bot.repositories.conversations import FORGOTTEN_USER_KEY, forget_user
 from handlers.cases import CaseChange, CaseDraft, CaseView, ChangeOutcome, StaffMember
 from handlers.casework import CaseEvent
 
@@ -158,6 +158,15 @@ class SqlCaseDesk:
                     self._queue_card(record, session=session, refresh=True)
             forget_user(user_key, session=session)
             session.exec(delete(UserRecord).where(col(UserRecord.user_key) == user_key))
+            # Subscriptions hold the person's chat address; poster arrivals stay as counts.
+            session.exec(
+                delete(SubscriptionRecord).where(col(SubscriptionRecord.user_key) == user_key)
+            )
+            session.exec(
+                update(CampaignArrival)
+                .where(col(CampaignArrival.user_key) == user_key)
+                .values(user_key=FORGOTTEN_USER_KEY)
+            )
             return len(case_ids)
 
         count = await self._run(work, queues=True)

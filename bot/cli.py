@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.campaign_cli import add_campaign_commands
 from bot.database import create_engine_for, init_db
 from bot.evaluation import EvalFileError, evaluate, format_report, read_items
 from bot.events import configure_logging
@@ -197,7 +198,8 @@ def telegram_deps(
     *,
     housekeeping: Callable[[], Coroutine[Any, Any, None]] | None,
 ) -> TelegramDeps:
-    """What the Telegram callbacks need, with the outbox sender for Telegram notices."""
+    """What the Telegram callbacks need: the outbox sender for Telegram notices, broadcasts."""
+    from bot.broadcasts import ChatBroadcasts, SendLimits
     from bot.telegram_channel import TelegramDeps
     from bot.telegram_outbox import TelegramOutboxTransport
 
@@ -210,10 +212,20 @@ def telegram_deps(
         )
         await sender.run()
 
+    chat_broadcasts = ChatBroadcasts(
+        runtime.engine,
+        SendLimits(
+            messages_per_second=settings.broadcast.messages_per_second,
+            per_chat_seconds=settings.broadcast.per_chat_seconds,
+            max_attempts=settings.broadcast.max_attempts,
+        ),
+        settings.telegram.admin_user_ids,
+    )
     return TelegramDeps(
         runtime.dialogue,
         runtime.user_keys,
         housekeeping,
+        chat_broadcasts,
         casework=runtime.casework,
         staff_chat_id=settings.legal_aid.staff_chat_id,
         outbox=send_outbox,
@@ -489,6 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--status", choices=sorted(CASE_STATUS_LABELS))
     export.add_argument("--full-phone", action="store_true", help="导出完整电话号码（默认打码）")
     export.set_defaults(handler=command_cases_export)
+
+    add_campaign_commands(commands)
     return parser
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.database import in_transaction
-from bot.repositories import conversations
+from bot.repositories import campaigns, conversations
 from handlers.messages import QuestionRecord
 
 T = TypeVar("T")
@@ -34,11 +34,14 @@ class SqlDialogueStore:
     async def touch_user(
         self, user_key: str, channel: str, *, language: str | None, source: str | None
     ) -> None:
-        await self._run(
-            lambda s: conversations.touch_user(
-                user_key, channel, language=language, source=source, session=s
+        def touch(session: Session) -> None:
+            conversations.touch_user(
+                user_key, channel, language=language, source=source, session=session
             )
-        )
+            if source:  # a poster's deep link: attribute it to its campaign and place
+                campaigns.record_arrival(user_key, source, session=session)
+
+        await self._run(touch)
 
     async def record_question(
         self, user_key: str, channel: str, record: QuestionRecord, *, text: str | None

@@ -6,7 +6,7 @@ timestamp is a timezone-aware UTC datetime on both.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Dialect, ForeignKey, Integer, Text, UniqueConstraint
@@ -256,4 +256,89 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_error: str | None = None
     created_at: datetime = _timestamp_column()
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+# ---------------------------------------------------------------- campaigns and broadcasts
+
+
+class CampaignRecord(SQLModel, table=True):
+    """A drive such as 春风行动: its deep-link code, its window and what organisers tell workers."""
+
+    __tablename__ = "campaign"
+
+    code: str = Field(primary_key=True)
+    name: str
+    starts_on: date
+    ends_on: date
+    # Curated topics (employment, rights, …) whose answers carry `info` during the window.
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    info: str = Field(default="", sa_type=Text)
+    created_at: datetime = _timestamp_column()
+
+
+class CampaignArrival(SQLModel, table=True):
+    """Someone opened a campaign's deep link at a place (`/start CODE_place`)."""
+
+    __tablename__ = "campaign_arrival"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_key: str = Field(index=True)
+    campaign_code: str = Field(index=True)
+    place: str
+    # True when the link brought a person the bot had not seen before.
+    new_user: bool = False
+    arrived_at: datetime = Field(
+        default_factory=utc_now, sa_type=UtcDateTime, nullable=False, index=True
+    )
+
+
+class SubscriptionRecord(SQLModel, table=True):
+    """An explicit opt-in to campaign news; the address exists only while the person subscribes."""
+
+    __tablename__ = "subscription"
+
+    user_key: str = Field(primary_key=True)
+    channel: str
+    # Where to send (a Telegram chat id); deleted on unsubscribe or when the person blocks the bot.
+    address: str | None = None
+    # Menu topic keys (jobs, rights, …); empty means every campaign.
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    # The campaign that brought the person, for the campaign's figures.
+    campaign_code: str | None = Field(default=None, index=True)
+    subscribed_at: datetime = _timestamp_column()
+    unsubscribed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class BroadcastRecord(SQLModel, table=True):
+    """One message to a campaign's subscribers; its deliveries make a rerun resume."""
+
+    __tablename__ = "broadcast"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_code: str = Field(index=True)
+    text: str = Field(sa_type=Text)
+    text_hash: str = Field(index=True)
+    not_before: datetime = _timestamp_column()
+    created_at: datetime = _timestamp_column()
+    finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class DeliveryRecord(SQLModel, table=True):
+    """One subscriber's copy of one broadcast: pending until Telegram confirms it."""
+
+    __tablename__ = "broadcast_delivery"
+    __table_args__ = (UniqueConstraint("broadcast_id", "user_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("broadcast.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    user_key: str
+    # pending → sent | blocked (403) | gone (unsubscribed meanwhile) | failed (400, kept for a look)
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

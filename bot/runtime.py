@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.campaign_store import SqlCampaignNotices, SqlSubscriptionStore
 from bot.case_desk import SqlCaseDesk, StaffChat
 from bot.database import create_engine_for, init_db
 from bot.dialogue_store import SqlDialogueStore
@@ -24,6 +25,7 @@ from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
 from handlers.dialogue import Dialogue
 from handlers.legal_aid import DRAFT_KEY, LegalAidFlow
+from handlers.subscriptions import Subscriptions
 from knowledge.match import Matcher
 
 USER_KEY_SECRET_NAME = "user_key_hmac"
@@ -116,7 +118,13 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         engine=engine,
         matcher=matcher,
-        dialogue=Dialogue(matcher, store, legal_aid=flow),
+        dialogue=Dialogue(
+            matcher,
+            store,
+            legal_aid=flow,
+            subscriptions=Subscriptions(SqlSubscriptionStore(engine)),
+            campaigns=SqlCampaignNotices(engine),
+        ),
         user_keys=UserKeyHasher(secret),
         desk=desk,
         casework=Casework(desk, store, staff_ids=staff_ids),

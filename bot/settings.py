@@ -212,6 +212,13 @@ class KnowledgeSettings(Section):
     extra_sources: list[FilePath] = []
 
 
+class BroadcastSettings(Section):
+    # Telegram allows 30 messages/s overall; a little under it absorbs network jitter.
+    messages_per_second: float = Field(default=28.5, gt=0, le=30)
+    per_chat_seconds: float = Field(default=1.0, ge=1.0)
+    max_attempts: int = Field(default=6, ge=1, le=20)
+
+
 class Settings(BaseSettings):
     """Everything the bot can be configured with; build it with `load_settings`."""
 
@@ -231,6 +238,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     wechat: WechatSettings = WechatSettings()
     web_chat: WebChatSettings = WebChatSettings()
+    broadcast: BroadcastSettings = BroadcastSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -44,12 +44,14 @@ from telegram.ext import (
     BaseUpdateProcessor,
     CallbackContext,
     CallbackQueryHandler,
+    CommandHandler,
     ContextTypes,
     ExtBot,
     MessageHandler,
     filters,
 )
 
+from bot.broadcasts import ChatBroadcasts
 from bot.events import log_event
 from bot.request_body import read_capped_body
 from bot.settings import TelegramSettings
@@ -68,6 +70,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("topics", "按类别看政策"),
     ("legalaid", "法律援助：工会免费帮忙"),
     ("mycase", "我的法律援助申请"),
+    ("subscribe", "订阅招聘会等活动消息"),
+    ("unsubscribe", "退订活动消息"),
     ("help", "怎么用"),
     ("forget", "删除我的个人信息"),
 )
@@ -88,6 +92,8 @@ class TelegramDeps:
     user_keys: UserKeyHasher
     # Periodic upkeep while the bot runs (the retention purge); None in tests.
     housekeeping: Callable[[], Awaitable[None]] | None = None
+    # Admins' /broadcast; None turns the command off.
+    broadcasts: ChatBroadcasts | None = None
     # Legal-aid staff: their actions, and the group where case cards arrive.
     casework: Casework | None = None
     staff_chat_id: int | None = None
@@ -392,6 +398,22 @@ async def on_error(update: object, context: BotContext) -> None:
     )
 
 
+async def on_broadcast_command(update: Update, context: BotContext) -> None:
+    """`/broadcast CODE` with the message on the next lines, from an admin; others get the dialogue."""
+    broadcasts = context.deps.broadcasts
+    user = update.effective_user
+    message = update.effective_message
+    if broadcasts is None or user is None or message is None or not broadcasts.is_admin(user.id):
+        await on_update(update, context)
+        return
+    first_line, _, text = (message.text or "").partition("\n")
+    words = first_line.split()
+    code = words[1] if len(words) > 1 else ""
+    answer = await broadcasts.start(code, text.strip(), context.bot)
+    await send_with_retry(lambda: message.reply_text(answer))
+    log_event("telegram_broadcast_command", accepted=answer.startswith(("开始", "继续")))
+
+
 # python-telegram-bot's generics (bot, context, data stores, job queue) spelled once.
 TelegramApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
@@ -467,6 +489,7 @@ def build_application(
     application.bot_data["deps"] = deps
     application.add_handler(CallbackQueryHandler(on_case_button, pattern=f"^{CASE_PAYLOAD_PREFIX}"))
     application.add_handler(CallbackQueryHandler(on_update))
+    application.add_handler(CommandHandler("broadcast", on_broadcast_command))
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGES | filters.UpdateType.EDITED_MESSAGE, on_update)
     )

@@ -14,12 +14,14 @@ from dataclasses import replace
 from typing import Any
 
 from handlers import texts
+from handlers.campaigns import CampaignNotices, add_campaign_notices
 from handlers.feedback import FEEDBACK_PREFIX, feedback_choices, record_feedback, remember_question
 from handlers.legal_aid import FORGET_KEY, LegalAidFlow
 from handlers.legal_aid import PAYLOAD_PREFIX as LEGAL_AID_PAYLOAD_PREFIX
 from handlers.messages import Choice, IncomingMessage, MessageKind, QuestionRecord, Reply, Turn
 from handlers.questions import answer_question
 from handlers.state import DialogueStore
+from handlers.subscriptions import Subscriptions
 from handlers.topics import (
     TOPIC_PAYLOAD_PREFIX,
     clause_explanation,
@@ -71,12 +73,16 @@ class Dialogue:
         *,
         feedback: bool = True,
         legal_aid: LegalAidFlow | None = None,
+        subscriptions: Subscriptions | None = None,
+        campaigns: CampaignNotices | None = None,
     ) -> None:
         self._matcher = matcher
         self._store = store
         self._feedback = feedback
         # Without a case desk (no database) legal aid is information only.
         self._legal_aid = legal_aid
+        self._subscriptions = subscriptions
+        self._campaigns = campaigns
 
     async def handle(self, message: IncomingMessage) -> Turn:
         loaded = await self._store.load_state(message.user_key)
@@ -122,6 +128,9 @@ class Dialogue:
         state.pop(FORGET_KEY, None)
         if message.kind in (MessageKind.UNSUPPORTED, MessageKind.CONTACT):
             return (*notices, Reply(texts.UNSUPPORTED_HINT)), None
+        subscription = self._subscriptions and await self._subscriptions.reply_to(message)
+        if subscription:
+            return (*notices, subscription), None
         if message.kind == MessageKind.CHOICE:
             return (*notices, await self._choose(message, state)), None
         if command:
@@ -152,7 +161,7 @@ class Dialogue:
     ) -> tuple[tuple[Reply, ...], QuestionRecord]:
         answer, result, record = answer_question(self._matcher, text)
         state[SCRIPT_KEY] = TRADITIONAL if result.is_traditional else SIMPLIFIED
-        reply = answer.reply
+        reply = await add_campaign_notices(self._campaigns, answer.reply, answer.topic)
         if self._feedback and not answer.fallback:
             question_id = await self._store.record_question(
                 message.user_key, message.channel, record, text=None

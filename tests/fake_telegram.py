@@ -300,6 +300,8 @@ class FakeTelegramServer:
         strict_html_ampersand: reject a bare `&` in HTML text (Telegram keeps it as text).
         language_code: what injected users' clients report (Simplified Chinese by default).
         clock: monotonic seconds, for `SentCall.at` and the flood limits; tests may pass a fake.
+        response_delay: seconds between handling a call (it counts as sent) and answering it, as
+            on a slow network: a client stopped meanwhile never learns that its message went out.
     """
 
     def __init__(
@@ -318,6 +320,7 @@ class FakeTelegramServer:
         language_code: str = "zh-hans",
         clock: Callable[[], float] = time.monotonic,
         port: int = 0,
+        response_delay: float = 0.0,
     ) -> None:
         self.token = token
         self.username = username
@@ -333,6 +336,7 @@ class FakeTelegramServer:
         self.language_code = language_code
         self._clock = clock
         self._port = port
+        self.response_delay = response_delay
 
         # What tests look at.
         self.sent: list[SentCall] = []
@@ -967,6 +971,8 @@ class FakeTelegramServer:
             self._record(method, params, files, status=error.status, error=error)
             return web.json_response(error.body(), status=error.status)
         self._record(method, params, files, result=result)
+        if self.response_delay and method in MESSAGE_METHODS:
+            await asyncio.sleep(self.response_delay)
         return web.json_response({"ok": True, "result": result})
 
     async def _handle_file(self, request: web.Request) -> web.Response:

@@ -204,3 +204,13 @@ def test_half_filled_referrals_are_dropped_after_the_timeout(session: Session) -
 def test_enforce_retention_runs_every_rule(engine: Engine) -> None:
     settings = load_settings(None, privacy={"case_retention_days": 1})
     assert enforce_retention(settings, engine) == 0
+
+
+async def test_forget_also_ends_a_campaign_subscription(engine: Engine) -> None:
+    from bot.campaign_store import SqlSubscriptionStore
+    from bot.models import SubscriptionRecord
+
+    await SqlSubscriptionStore(engine).subscribe("te-worker", "telegram", address="2001", topics=[])
+    await desk_on(engine).forget("te-worker")
+    with Session(engine) as session:
+        assert session.exec(select(SubscriptionRecord)).all() == []

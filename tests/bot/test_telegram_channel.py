@@ -85,7 +85,9 @@ def payload_of(message: SentCall, label: str) -> str:
 
 async def test_commands_are_registered(bot: Bot) -> None:
     commands = [command["command"] for command in bot.server.my_commands()]
-    assert commands == ["start", "topics", "legalaid", "mycase", "help", "forget"]
+    assert commands == [
+        "start", "topics", "legalaid", "mycase", "subscribe", "unsubscribe", "help", "forget",
+    ]  # fmt: skip
 
 
 async def test_start_with_a_poster_payload_welcomes_and_records_the_source(bot: Bot) -> None:
