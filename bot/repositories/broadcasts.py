@@ -84,6 +84,9 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+BROADCAST_CHANNEL = "telegram"
+
+
 def queue_broadcast(
     campaign: CampaignRecord, text: str, *, not_before: datetime | None, session: Session
 ) -> QueuedBroadcast:
@@ -108,7 +111,11 @@ def queue_broadcast(
     assert broadcast.id is not None
     subscribers = session.exec(
         select(SubscriptionRecord.user_key, SubscriptionRecord.topics).where(
-            col(SubscriptionRecord.active), col(SubscriptionRecord.address).is_not(None)
+            col(SubscriptionRecord.active),
+            col(SubscriptionRecord.address).is_not(None),
+            # Broadcasts go out through the Telegram bot: a WeChat subscriber's address (an
+            # openid) is no Telegram chat id, and sending to it would crash the delivery.
+            col(SubscriptionRecord.channel) == BROADCAST_CHANNEL,
         )
     ).all()
     session.add_all(

@@ -127,6 +127,8 @@ def test_a_broadcast_reaches_only_interested_subscribers(session: Session) -> No
     broadcasts.subscribe("school", "telegram", address="3", topics=["school"], session=session)
     broadcasts.subscribe("gone", "telegram", address="4", topics=[], session=session)
     broadcasts.unsubscribe("gone", session=session)
+    # Broadcasts go through Telegram: a WeChat openid is not a chat id it could send to.
+    broadcasts.subscribe("wechat", "wechat", address="oWorker_0001", topics=[], session=session)
     campaign = campaigns.get_campaign(CODE, session=session)
     assert campaign is not None
     queued = broadcasts.queue_broadcast(campaign, "消息", not_before=None, session=session)
