@@ -143,5 +143,9 @@ largeToggle.addEventListener("click", () => {
   applySettings();
 });
 
+// A poster's link (/chat?start=<campaign payload>) is recorded like Telegram's deep link.
+const START_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const poster = new URLSearchParams(window.location.search).get("start");
+
 applySettings();
-send({ text: "/start" });
+send({ text: poster && START_PATTERN.test(poster) ? `/start ${poster}` : "/start" });

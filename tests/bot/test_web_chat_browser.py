@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from bot.dialogue_store import SqlDialogueStore
+from bot.models import UserRecord
 from bot.server import build_app
 from bot.user_keys import UserKeyHasher
 from handlers.dialogue import Dialogue
@@ -57,8 +60,12 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def base_url(tmp_path: Path, plan_matcher: Matcher) -> AsyncIterator[str]:
-    engine = engine_in(tmp_path)
+def engine(tmp_path: Path) -> Engine:
+    return engine_in(tmp_path)
+
+
+@pytest.fixture
+async def base_url(tmp_path: Path, engine: Engine, plan_matcher: Matcher) -> AsyncIterator[str]:
     app = build_app(
         settings_for(tmp_path),
         dialogue=Dialogue(plan_matcher, SqlDialogueStore(engine)),
@@ -120,3 +127,21 @@ async def test_ask_tap_a_chip_and_switch_to_traditional(chromium: Path, base_url
             assert external == []
         finally:
             await browser.close()
+
+
+async def test_a_poster_link_records_its_campaign(
+    chromium: Path, base_url: str, engine: Engine
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(chromium), headless=True)
+        try:
+            page = await browser.new_page(viewport=PHONE, locale="zh-CN")
+            await page.goto(f"{base_url}/chat?start=chunfeng2027_xiqing")
+            await expect(page.locator(".reply").first).to_contain_text("政策小助手")
+        finally:
+            await browser.close()
+    with Session(engine) as session:
+        (person,) = session.exec(select(UserRecord)).all()
+    assert person.channel == "web" and person.source == "chunfeng2027_xiqing"

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.case_desk import WORKER_NOTICE
-from bot.models import LegalAidCase
+from bot.models import LegalAidCase, UserRecord
 from bot.repositories.conversations import list_questions
 from bot.repositories.outbox import enqueue
 from handlers import texts
@@ -464,3 +464,14 @@ async def test_a_retry_arriving_during_the_first_delivery_waits_for_its_reply(
     first, retried = await asyncio.gather(wechat.deliver(message), wechat.deliver(message))
     assert first.content == retried.content and "依据：" in first.content
     assert question_count(running.engine) == 1
+
+
+async def test_subscribing_through_a_poster_qr_code_records_its_campaign(
+    plain: tuple[Server, WechatPlatform],
+) -> None:
+    running, wechat = plain
+    reply = await wechat.deliver(wechat.event(WORKER, "subscribe", "qrscene_chunfeng2027_xiqing"))
+    assert "政策小助手" in reply.content
+    with Session(running.engine) as session:
+        (person,) = session.exec(select(UserRecord)).all()
+    assert person.channel == "wechat" and person.source == "chunfeng2027_xiqing"
