@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import resource
 import sys
 import tempfile
@@ -27,19 +26,8 @@ from bot.knowledge_base import build_matcher, import_startup_sources  # noqa: E4
 from bot.telegram_channel import TelegramDeps, build_application  # noqa: E402
 from bot.user_keys import UserKeyHasher  # noqa: E402
 from handlers.dialogue import Dialogue  # noqa: E402
+from scripts.benchmark_workload import QUESTIONS, percentile  # noqa: E402
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer  # noqa: E402
-
-QUESTIONS = (
-    "老板欠了三个月工资怎么办", "孩子能在天津上公办小学吗", "积分落户要多少分", "公租房怎么申请",
-    "工伤保险回老家还能领吗", "去技校学电焊有补贴吗", "春风行动招聘会什么时候", "社保能转回老家吗",
-    "返乡创业能贷款吗", "知工APP在哪下载", "没签劳动合同怎么办", "失业了能在天津登记吗",
-    "過年有啥服務", "zai tianjin neng luohu ma", "明天下雨吗",
-)  # fmt: skip
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
 async def run(users: int, questions: int, overall_per_second: float) -> None:
