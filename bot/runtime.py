@@ -122,7 +122,10 @@ def build_runtime(settings: Settings) -> Runtime:
             matcher,
             store,
             legal_aid=flow,
-            subscriptions=Subscriptions(SqlSubscriptionStore(engine)),
+            # Broadcasts go out through Telegram only (bot/broadcasts.py).
+            subscriptions=Subscriptions(
+                SqlSubscriptionStore(engine), broadcast_channels=frozenset({"telegram"})
+            ),
             campaigns=SqlCampaignNotices(engine),
         ),
         user_keys=UserKeyHasher(secret),

@@ -67,8 +67,13 @@ def menu_labels(keys: Sequence[str]) -> str:
 class Subscriptions:
     """The subscription flow; `reply_to` answers only the messages that belong to it."""
 
-    def __init__(self, store: SubscriptionStore) -> None:
+    def __init__(
+        self, store: SubscriptionStore, *, broadcast_channels: frozenset[str] | None = None
+    ) -> None:
         self._store = store
+        # Channels broadcasts are actually sent on (None: every channel that gives an address),
+        # so nobody is told "subscribed" where news would never reach them.
+        self._broadcast_channels = broadcast_channels
 
     async def reply_to(self, message: IncomingMessage) -> Reply | None:
         if message.kind == MessageKind.CHOICE:
@@ -104,7 +109,8 @@ class Subscriptions:
     async def _subscribe(
         self, message: IncomingMessage, topics: Sequence[str], *, reply_text: str = SUBSCRIBED
     ) -> Reply:
-        if not message.address:
+        reachable = self._broadcast_channels is None or message.channel in self._broadcast_channels
+        if not message.address or not reachable:
             return Reply(UNREACHABLE)
         await self._store.subscribe(
             message.user_key, message.channel, address=message.address, topics=topics

@@ -122,3 +122,13 @@ async def test_answers_outside_the_window_carry_nothing() -> None:
     after = await add_campaign_notices(notices, reply, "rights", today=date(2027, 3, 1))
     inside = await add_campaign_notices(notices, reply, "rights", today=date(2027, 2, 28))
     assert after == reply and inside.text.startswith("答案\n\n📢 春暖农民工")
+
+
+async def test_a_channel_broadcasts_never_reach_does_not_subscribe(
+    matcher: Matcher, subscriptions: MemorySubscriptionStore
+) -> None:
+    store = Subscriptions(subscriptions, broadcast_channels=frozenset({"telegram"}))
+    dialogue = Dialogue(matcher, MemoryDialogueStore(), subscriptions=store)
+    wechat = IncomingMessage.typed("wx-user", "wechat", "订阅", address="oOpenid")
+    (reply,) = (await dialogue.handle(wechat)).replies
+    assert "不能推送" in reply.text and subscriptions.subscribers == {}
