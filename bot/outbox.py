@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol, TypeVar
 
@@ -26,7 +26,7 @@ from bot.models import LegalAidCase, OutboxMessage, utc_now
 from bot.repositories import cases as case_rows
 from bot.repositories import outbox
 from handlers.casework import CaseEvent, staff_card, worker_notice
-from handlers.messages import Choice, Reply
+from handlers.messages import Reply
 
 T = TypeVar("T")
 
@@ -181,19 +181,11 @@ class OutboxSender:
         elif message.kind == WORKER_NOTICE:
             reply = worker_notice(view, CaseEvent(message.event or CaseEvent.CLAIMED))
             if view.traditional:
-                reply = self._traditional(reply)
+                reply = reply.converted(self._to_traditional)
             await self._transport.send(message.address, reply)
         else:
             raise Undeliverable(f"unknown kind {message.kind}")
         await self._db(lambda s: outbox.mark_sent(message_id, session=s))
-
-    def _traditional(self, reply: Reply) -> Reply:
-        convert = self._to_traditional
-        return replace(
-            reply,
-            text=convert(reply.text),
-            choices=tuple(Choice(convert(c.label), c.payload) for c in reply.choices),
-        )
 
 
 def _detached_case(case_id: int | None, *, session: Session) -> LegalAidCase | None:
@@ -212,9 +204,3 @@ def _card_sent(message_id: int, case_id: int, card_message_id: str, *, session: 
         record.card_message_id = card_message_id
         session.add(record)
     outbox.mark_sent(message_id, session=session, now=None)
-
-
-def pending_count(engine: Engine) -> int:
-    with Session(engine) as session:
-        counts = outbox.status_counts(session=session)
-    return counts.get(outbox.PENDING, 0) + counts.get(outbox.SENDING, 0)

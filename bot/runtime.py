@@ -37,7 +37,6 @@ class Runtime:
     matcher: Matcher
     dialogue: Dialogue
     user_keys: UserKeyHasher
-    desk: SqlCaseDesk
     casework: Casework
     # Set when the desk commits something to send; the channel's outbox sender waits on it.
     outbox_wakeup: asyncio.Event
@@ -129,7 +128,6 @@ def build_runtime(settings: Settings) -> Runtime:
             campaigns=SqlCampaignNotices(engine),
         ),
         user_keys=UserKeyHasher(secret),
-        desk=desk,
         casework=Casework(desk, store, staff_ids=staff_ids),
         outbox_wakeup=wakeup,
     )

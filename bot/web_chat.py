@@ -26,7 +26,7 @@ from bot.request_body import read_capped_body
 from bot.settings import WebChatSettings
 from bot.user_keys import UserKeyHasher
 from handlers.dialogue import Dialogue
-from handlers.messages import Choice, IncomingMessage, Reply
+from handlers.messages import IncomingMessage, Reply
 
 CHANNEL = "web"
 MAX_BODY_BYTES = 8 * 1024
@@ -163,7 +163,7 @@ class WebChat:
             turn = await self._dialogue.handle(incoming)
         replies = turn.replies
         if chat.traditional:
-            replies = tuple(self._traditional(reply) for reply in replies)
+            replies = tuple(reply.converted(self._to_traditional) for reply in replies)
         question = turn.question
         log_event(
             "web_chat_turn",
@@ -174,11 +174,3 @@ class WebChat:
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return JSONResponse({"replies": [reply_as_json(reply) for reply in replies]})
-
-    def _traditional(self, reply: Reply) -> Reply:
-        convert = self._to_traditional
-        return Reply(
-            convert(reply.text),
-            tuple(Choice(convert(c.label), c.payload) for c in reply.choices),
-            reply.sources,
-        )

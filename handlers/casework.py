@@ -133,12 +133,6 @@ class Casework:
         prompt = Reply(template.format(name=staff.name, number=case.number))
         return StaffAnswer(prompt.text, prompt=prompt)
 
-    async def has_pending(self, staff: StaffMember) -> bool:
-        if not self.is_staff(staff):
-            return False
-        state = await self._store.load_state(_staff_state_key(staff))
-        return isinstance(state.get(PENDING_KEY), dict)
-
     async def write(self, staff: StaffMember, text: str) -> StaffAnswer | None:
         """The staff member's text after 备注/结案; None when nothing was waiting for it."""
         if not self.is_staff(staff):

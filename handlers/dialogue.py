@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from handlers import texts
@@ -18,7 +17,7 @@ from handlers.campaigns import CampaignNotices, add_campaign_notices
 from handlers.feedback import FEEDBACK_PREFIX, feedback_choices, record_feedback, remember_question
 from handlers.legal_aid import FORGET_KEY, LegalAidFlow
 from handlers.legal_aid import PAYLOAD_PREFIX as LEGAL_AID_PAYLOAD_PREFIX
-from handlers.messages import Choice, IncomingMessage, MessageKind, QuestionRecord, Reply, Turn
+from handlers.messages import IncomingMessage, MessageKind, QuestionRecord, Reply, Turn
 from handlers.questions import answer_question
 from handlers.state import DialogueStore
 from handlers.subscriptions import Subscriptions
@@ -99,7 +98,8 @@ class Dialogue:
         if state != loaded:
             await self._store.save_state(message.user_key, state)
         if state.get(SCRIPT_KEY) == TRADITIONAL:
-            replies = tuple(self._to_traditional(reply) for reply in replies)
+            convert = self._matcher.converter.to_traditional
+            replies = tuple(reply.converted(convert) for reply in replies)
         return Turn(replies, record)
 
     async def _route(
@@ -121,9 +121,7 @@ class Dialogue:
             if command is not None and name != "mycase":
                 left = flow.leave(state)
                 notices += (left,) if left else ()
-        if flow is not None and flow.is_forget_answer(
-            message, state, self._matcher.converter.to_simplified
-        ):
+        if flow is not None and flow.is_forget_answer(message, state):
             return (*notices, await flow.answer_forget(message, state)), None
         state.pop(FORGET_KEY, None)
         if message.kind in (MessageKind.UNSUPPORTED, MessageKind.CONTACT):
@@ -217,13 +215,3 @@ class Dialogue:
     def _remember_script(self, state: dict[str, Any], text: str) -> None:
         if self._matcher.converter.is_traditional(text):
             state[SCRIPT_KEY] = TRADITIONAL
-
-    def _to_traditional(self, reply: Reply) -> Reply:
-        convert = self._matcher.converter.to_traditional
-        return replace(
-            reply,
-            text=convert(reply.text),
-            choices=tuple(
-                Choice(convert(choice.label), choice.payload) for choice in reply.choices
-            ),
-        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,15 +45,16 @@ CONSENT, CATEGORY, DISTRICT, PHONE, EMPLOYER, DESCRIPTION, CONFIRM = (
     "confirm",
 )
 
-_CANCEL_WORDS = frozenset(
-    {"取消", "不办了", "算了", "退出", "不填了", "不要了", "cancel", "/cancel"}
-)
+_CANCEL_WORDS = frozenset({"取消", "不办了", "算了", "退出", "不填了", "不要了", "cancel"})
 _YES_WORDS = frozenset(
     {"同意", "好", "好的", "可以", "是", "行", "嗯", "yes", "ok", "确认", "愿意"}
 )
 _NO_WORDS = frozenset({"不同意", "不", "不要", "不用", "不行", "no", "拒绝", "不愿意"})
 _SKIP_WORDS = frozenset({"跳过", "不知道", "没有", "不想填", "不填", "无", "skip", "不清楚"})
-_SUBMIT_WORDS = frozenset({"确认提交", "提交", "确认", "是", "好", "对", "没问题", "ok", "yes"})
+# Each includes its button's payload value (yes, no, submit) beside the words people type.
+_SUBMIT_WORDS = frozenset(
+    {"确认提交", "提交", "确认", "是", "好", "对", "没问题", "ok", "yes", "submit"}
+)
 _PUNCTUATION = re.compile(r"[\s!！。.?？~～,，、]+")
 # Typed categories: the first keyword found decides (order matters: 工伤 before 合同).
 _CATEGORY_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -186,11 +188,11 @@ class LegalAidFlow:
 
     def _on_consent(self, value: str, draft: dict[str, Any], state: dict[str, Any]) -> Reply:
         word = _word(value)
-        if word in ("yes", *_YES_WORDS) and word not in _NO_WORDS:
+        if word in _YES_WORDS:
             draft["consent_at"] = self._clock().isoformat()
             draft["consent_version"] = CONSENT_VERSION
             return self._advance(draft, CATEGORY)
-        if word in ("no", *_NO_WORDS):
+        if word in _NO_WORDS:
             del state[DRAFT_KEY]
             return Reply(texts.CONSENT_DECLINED)
         return self._ask(draft, hint=texts.HINT_CONSENT)
@@ -254,7 +256,7 @@ class LegalAidFlow:
     async def _on_confirm(
         self, value: str, message: IncomingMessage, draft: dict[str, Any], state: dict[str, Any]
     ) -> Reply:
-        if _word(value) not in ("submit", *_SUBMIT_WORDS):
+        if _word(value) not in _SUBMIT_WORDS:
             return self._ask(draft, hint=texts.HINT_CONFIRM)
         case = await self._desk.submit(
             CaseDraft(
@@ -310,11 +312,7 @@ class LegalAidFlow:
             )
             reply = Reply(texts.ASK_DISTRICT, (*choices, cancel))
         elif step == PHONE:
-            reply = Reply(
-                texts.ASK_PHONE,
-                (Choice(texts.CANCEL_LABEL, PAYLOAD_PREFIX + "cancel"),),
-                asks_phone=True,
-            )
+            reply = Reply(texts.ASK_PHONE, (cancel,), asks_phone=True)
         elif step == EMPLOYER:
             reply = Reply(
                 texts.ASK_EMPLOYER, (Choice(texts.SKIP_LABEL, PAYLOAD_PREFIX + "skip"), cancel)
@@ -326,9 +324,7 @@ class LegalAidFlow:
                 self._summary(draft),
                 (Choice(texts.SUBMIT_LABEL, PAYLOAD_PREFIX + "submit"), cancel),
             )
-        if hint:
-            return Reply(f"{hint}\n\n{reply.text}", reply.choices, asks_phone=reply.asks_phone)
-        return reply
+        return replace(reply, text=f"{hint}\n\n{reply.text}") if hint else reply
 
     @staticmethod
     def _summary(draft: dict[str, Any]) -> str:
@@ -372,13 +368,10 @@ class LegalAidFlow:
             ),
         )
 
-    @staticmethod
-    def is_forget_answer(
-        message: IncomingMessage, state: dict[str, Any], to_simplified: Callable[[str], str]
-    ) -> bool:
+    def is_forget_answer(self, message: IncomingMessage, state: dict[str, Any]) -> bool:
         if message.kind == MessageKind.CHOICE:
             return message.text.startswith(FORGET_PREFIX)
-        return bool(state.get(FORGET_KEY)) and _word(to_simplified(message.text)) in (
+        return bool(state.get(FORGET_KEY)) and _word(self._to_simplified(message.text)) in (
             texts.FORGET_CONFIRM_LABEL,
             texts.FORGET_KEEP_LABEL,
             *_CANCEL_WORDS,

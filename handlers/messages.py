@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -84,6 +85,14 @@ class Reply:
     asks_phone: bool = False
     # Take away a keyboard an earlier reply put up (e.g. the phone button once a number came).
     hides_keyboard: bool = False
+
+    def converted(self, convert: Callable[[str], str]) -> Reply:
+        """The same reply with its text and button labels converted (e.g. to Traditional)."""
+        return replace(
+            self,
+            text=convert(self.text),
+            choices=tuple(Choice(convert(c.label), c.payload) for c in self.choices),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, func, or_, select, update
+from sqlmodel import Session, col, delete, or_, select, update
 
 from bot.models import OutboxMessage, utc_now
 
@@ -134,13 +134,6 @@ def drop_worker_notices(case_ids: Sequence[int], *, session: Session) -> int:
         .values(address="")
     )
     return int(result.rowcount or 0)
-
-
-def status_counts(*, session: Session) -> dict[str, int]:
-    rows = session.exec(
-        select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
-    ).all()
-    return {status: int(count) for status, count in rows}
 
 
 def list_messages(*, session: Session) -> list[OutboxMessage]:
