@@ -35,6 +35,7 @@ from bot.events import log_event
 from bot.models import BroadcastRecord, CampaignRecord, utc_now
 from bot.repositories import broadcasts as repository
 from bot.repositories.broadcasts import PendingDelivery
+from bot.telegram_channel import retry_after_seconds
 
 MAX_MESSAGE_CHARS = 4096
 UNSUBSCRIBE_FOOTER = "\n\n（回复“退订”不再接收）"
@@ -307,8 +308,7 @@ class _Run:
         try:
             await self._owner.bot.send_message(chat_id=int(address), text=self._text)
         except RetryAfter as error:
-            wait = error.retry_after
-            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            seconds = retry_after_seconds(error)
             self._pacer.pause(seconds)
             log_event("broadcast_flood_wait", seconds=seconds)
             self._retry(delivery, attempt, time.monotonic() + seconds)

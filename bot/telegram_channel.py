@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -51,7 +51,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.broadcasts import ChatBroadcasts
 from bot.events import log_event
 from bot.request_body import read_capped_body
 from bot.settings import TelegramSettings
@@ -61,6 +60,9 @@ from handlers.cases import StaffMember
 from handlers.casework import CASE_PAYLOAD_PREFIX, Casework
 from handlers.dialogue import Dialogue
 from handlers.messages import IncomingMessage, MessageKind, Reply
+
+if TYPE_CHECKING:  # broadcasts use this adapter's helpers; the type alone is needed here
+    from bot.broadcasts import ChatBroadcasts
 
 CHANNEL = "telegram"
 MAX_MESSAGE_CHARS: int = MessageLimit.MAX_TEXT_LENGTH
@@ -244,6 +246,12 @@ def render(reply: Reply) -> list[tuple[str, Markup | None]]:
     return rendered
 
 
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Telegram's wait in seconds (python-telegram-bot gives an int or, newer, a timedelta)."""
+    wait = error.retry_after
+    return wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+
+
 async def send_with_retry(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATTEMPTS) -> T:
     """Retry what may succeed later (429 after retry_after, network errors, 5xx); not 400 or 403."""
     delay = FIRST_BACKOFF_SECONDS
@@ -253,10 +261,7 @@ async def send_with_retry(call: Callable[[], Awaitable[T]], *, attempts: int = S
         except RetryAfter as error:
             if attempt == attempts:
                 raise
-            wait = error.retry_after
-            await asyncio.sleep(
-                wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-            )
+            await asyncio.sleep(retry_after_seconds(error))
         except (BadRequest, Forbidden):
             raise
         except NetworkError:

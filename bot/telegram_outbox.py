@@ -11,7 +11,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ExtBot
 
 from bot.outbox import RetryLater, Undeliverable
-from bot.telegram_channel import CHANNEL, keyboard_for, render
+from bot.telegram_channel import CHANNEL, keyboard_for, render, retry_after_seconds
 from handlers.messages import Reply
 
 T = TypeVar("T")
@@ -21,9 +21,7 @@ async def _classified(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
     except RetryAfter as error:
-        wait = error.retry_after
-        seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-        raise RetryLater("429", after=seconds) from error
+        raise RetryLater("429", after=retry_after_seconds(error)) from error
     except Forbidden as error:  # blocked by the person, or the bot left the group
         raise Undeliverable("403") from error
     except BadRequest as error:
