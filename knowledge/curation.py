@@ -22,6 +22,13 @@ Topic = Literal[
     "public_services",
     "campaign",
     "about_plan",
+    "wages",
+    "contract",
+    "dismissal",
+    "working_hours",
+    "work_injury",
+    "arbitration",
+    "residence_permit",
 ]
 TOPICS: tuple[Topic, ...] = get_args(Topic)
 PUBLIC_HOTLINES: Mapping[str, str] = {
