@@ -1,9 +1,12 @@
 """`policybot eval`: score the answer engine on a question set (format: shared/eval/README.md).
 
-Every question is a new single-turn conversation through the same path the channels use. Metrics
-follow the README: strict top-1/top-3 clause accuracy, topic accuracy, out-of-scope rejection and
-false rejection, handoff precision/recall, nearest-rank latency percentiles — overall, per style
-and per topic — plus, with `--baseline bm25`, BM25 over jieba tokens of the raw clauses.
+Both formats are read: the plan's (`"clauses": ["2.3.3"]`, all in the plan) and the library's
+(`"gold": [{"doc": "labor-contract-law-2012", "clause": "art82"}]`); sources are compared as
+(document, clause) pairs. Every question is a new single-turn conversation through the same path
+the channels use. Metrics follow the README: strict top-1/top-3, topic accuracy, out-of-scope
+rejection and false rejection, handoff precision/recall, nearest-rank latency percentiles —
+overall, per style, per topic and per document — plus, with `--baseline bm25`, BM25 over jieba
+tokens of the raw clauses.
 """
 
 from __future__ import annotations
@@ -21,26 +24,34 @@ from handlers.questions import answer_question
 from knowledge.match import Matcher
 
 OUT_OF_SCOPE = "out_of_scope"
+# Questions in the plan's format cite clauses of this document.
+PLAN_KEY = "tianjin-2023-county-migrant-plan"
+SourceKey = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
 class EvalItem:
     id: str
     question: str
-    clauses: tuple[str, ...]
+    gold: tuple[SourceKey, ...]
     topic: str
     handoff: bool
     style: str
 
     @property
     def in_scope(self) -> bool:
-        return bool(self.clauses)
+        return bool(self.gold)
+
+    @property
+    def document(self) -> str:
+        """The document of the best gold source, for the per-document figures."""
+        return self.gold[0][0] if self.gold else OUT_OF_SCOPE
 
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
     item: EvalItem
-    cited: tuple[str, ...]
+    cited: tuple[SourceKey, ...]
     fallback: bool
     topic: str
     handoff: bool
@@ -49,6 +60,12 @@ class Prediction:
 
 class EvalFileError(ValueError):
     """A question file that is not in the README's format."""
+
+
+def _gold(raw: dict[str, Any]) -> tuple[SourceKey, ...]:
+    if "gold" in raw:
+        return tuple((str(g["doc"]), str(g["clause"])) for g in raw["gold"])
+    return tuple((PLAN_KEY, str(c)) for c in raw["clauses"])
 
 
 def read_items(path: Path) -> list[EvalItem]:
@@ -66,7 +83,7 @@ def read_items(path: Path) -> list[EvalItem]:
                 EvalItem(
                     id=str(raw["id"]),
                     question=str(raw["q"]),
-                    clauses=tuple(str(c) for c in raw["clauses"]),
+                    gold=_gold(raw),
                     topic=str(raw.get("topic", "")),
                     handoff=bool(raw.get("handoff", False)),
                     style=str(raw.get("style", "")),
@@ -88,7 +105,7 @@ def predict(matcher: Matcher, items: Iterable[EvalItem]) -> list[Prediction]:
         predictions.append(
             Prediction(
                 item=item,
-                cited=tuple(source.clause for source in answer.sources),
+                cited=tuple((source.document, source.clause) for source in answer.sources),
                 fallback=answer.fallback,
                 topic=OUT_OF_SCOPE if answer.fallback else (answer.topic or ""),
                 handoff=answer.handoff,
@@ -110,17 +127,18 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def _is_within(cited: str, gold: Sequence[str]) -> bool:
+def _is_within(cited: SourceKey, gold: Sequence[SourceKey]) -> bool:
     """Lenient: citing a child of a gold section id counts (2.1.4 for gold 2.1)."""
-    return any(cited == g or cited.startswith(g + ".") for g in gold)
+    document, clause = cited
+    return any(document == doc and (clause == g or clause.startswith(g + ".")) for doc, g in gold)
 
 
 def metrics(predictions: Sequence[Prediction]) -> dict[str, Any]:
     in_scope = [p for p in predictions if p.item.in_scope]
     out_of_scope = [p for p in predictions if not p.item.in_scope]
-    top1 = sum(1 for p in in_scope if p.cited[:1] and p.cited[0] in p.item.clauses)
-    top3 = sum(1 for p in in_scope if any(c in p.item.clauses for c in p.cited[:3]))
-    lenient = sum(1 for p in in_scope if p.cited[:1] and _is_within(p.cited[0], p.item.clauses))
+    top1 = sum(1 for p in in_scope if p.cited[:1] and p.cited[0] in p.item.gold)
+    top3 = sum(1 for p in in_scope if any(c in p.item.gold for c in p.cited[:3]))
+    lenient = sum(1 for p in in_scope if p.cited[:1] and _is_within(p.cited[0], p.item.gold))
     true_handoffs = sum(1 for p in predictions if p.handoff and p.item.handoff)
     predicted_handoffs = sum(1 for p in predictions if p.handoff)
     gold_handoffs = sum(1 for p in predictions if p.item.handoff)
@@ -173,9 +191,9 @@ def baseline_bm25(matcher: Matcher, items: Sequence[EvalItem]) -> dict[str, Any]
             t for t in tokenizer.lcut(matcher.converter.to_simplified(item.question)) if t.strip()
         ]
         documents, _scores = retriever.retrieve([tokens], k=3, show_progress=False)
-        cited = [entries[int(i)].clause.id for i in documents[0]]
-        hit1 = int(cited[0] in item.clauses)
-        hit3 = int(any(c in item.clauses for c in cited))
+        cited = [entries[int(i)].key for i in documents[0]]
+        hit1 = int(cited[0] in item.gold)
+        hit3 = int(any(c in item.gold for c in cited))
         top1 += hit1
         top3 += hit3
         by_style[item.style][0] += hit1
@@ -200,16 +218,18 @@ def evaluate(
         "overall": metrics(predictions),
         "by_style": grouped(predictions, lambda p: p.item.style),
         "by_topic": grouped(predictions, lambda p: p.item.topic),
+        "by_document": grouped(predictions, lambda p: p.item.document),
         "misses": [
             {
                 "id": p.item.id,
-                "gold": list(p.item.clauses),
-                "cited": list(p.cited),
+                "q": p.item.question,
+                "gold": [":".join(g) for g in p.item.gold],
+                "cited": [":".join(c) for c in p.cited],
                 "fallback": p.fallback,
                 "handoff": [p.handoff, p.item.handoff],
             }
             for p in predictions
-            if (p.item.in_scope and (not p.cited or p.cited[0] not in p.item.clauses))
+            if (p.item.in_scope and (not p.cited or p.cited[0] not in p.item.gold))
             or (not p.item.in_scope and not p.fallback)
             or p.handoff != p.item.handoff
         ],
@@ -247,6 +267,8 @@ def format_report(report: dict[str, Any]) -> str:
     lines += [row("  " + name, m) for name, m in report["by_style"].items()]
     lines += ["", "by topic:"]
     lines += [row("  " + name, m) for name, m in report["by_topic"].items()]
+    lines += ["", "by document (of the best gold source):"]
+    lines += [row("  " + name[:16], m) for name, m in report["by_document"].items()]
     if "baseline" in report:
         baseline = report["baseline"]
         lines += [

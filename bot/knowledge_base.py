@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,10 +13,13 @@ from bot.repositories.documents import ImportOutcome, import_document, load_know
 from knowledge.curation import Curation, load_curation
 from knowledge.document import Document
 from knowledge.lexicon import bundled_data_path, load_lexicon
+from knowledge.manifest import MANIFEST_NAME, manifest_meta
 from knowledge.match import Matcher
 from knowledge.parser import parse_file
 
 BUNDLED_PLAN = "tianjin-2023-county-migrant-plan.txt"
+# The rights library: national laws as Markdown, with their MANIFEST.md, beside the plan.
+BUNDLED_LAWS = "laws"
 CURATION_SUFFIX = ".curated.toml"
 
 
@@ -40,6 +44,9 @@ def curation_path_for(source: Path) -> Path | None:
 def read_source(source: Path) -> tuple[Document, Curation | None]:
     """Parse a policy file and validate its curated layer (ParseError / CurationError on bad input)."""
     document = parse_file(source)
+    listed = manifest_meta(source)
+    if listed:
+        document = dataclasses.replace(document, meta={**document.meta, **listed})
     curation_path = curation_path_for(source)
     curation = load_curation(curation_path, document) if curation_path else None
     return document, curation
@@ -53,12 +60,20 @@ def import_source(source: Path, *, session: Session) -> ImportReport:
     return ImportReport(document, curated, outcome)
 
 
+def bundled_sources() -> list[Path]:
+    """The plan, then the laws in file-name order."""
+    laws = sorted(
+        path for path in bundled_data_path(BUNDLED_LAWS).glob("*.md") if path.name != MANIFEST_NAME
+    )
+    return [bundled_data_path(BUNDLED_PLAN), *laws]
+
+
 def import_startup_sources(engine: Engine, extra_sources: list[Path]) -> list[ImportReport]:
-    """The bundled plan (first start, or a newer bundled text) and any configured sources."""
+    """The bundled library (first start, or a newer bundled text) and any configured sources."""
     with Session(engine) as session:
         return [
             import_source(source, session=session)
-            for source in [bundled_data_path(BUNDLED_PLAN), *extra_sources]
+            for source in [*bundled_sources(), *extra_sources]
         ]
 
 

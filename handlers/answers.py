@@ -117,12 +117,15 @@ def compose_answer(result: MatchResult) -> Answer:
     rest = list(result.ranked[1:])
     preface = ""
     if result.handoff:
-        # Legal aid leads (its own cited line); the clause on the matter itself follows.
-        preface = f"{texts.HANDOFF_OFFER}\n{citation(lead.short_title, lead.clause.id)}\n\n"
-        matter = rest[0] if rest else None
-        if matter is not None:
-            lead = matter.entry
-            rest = [r for r in rest if r is not matter]
+        # The offer of legal aid comes first (its own cited line), then the clause on the matter.
+        aid = next((r for r in result.ranked if r.entry.topic == "legal_aid"), best)
+        preface = (
+            f"{texts.HANDOFF_OFFER}\n{citation(aid.entry.short_title, aid.entry.clause.id)}\n\n"
+        )
+        if aid is best and rest:
+            lead, rest = rest[0].entry, rest[1:]
+        else:
+            rest = [r for r in rest if r is not aid]
     elif result.verdict == Verdict.AMBIGUOUS:
         preface = texts.AMBIGUOUS_PREFIX + "\n"
     body = preface + explain(

@@ -8,6 +8,8 @@ from types import MappingProxyType
 from typing import Literal
 
 ClauseKind = Literal["preamble", "part", "section", "item", "chapter", "article"]
+# National laws' full titles start with the state's name; workers cite them without it.
+NATIONAL_PREFIX = "中华人民共和国"
 CLAUSE_KINDS: tuple[ClauseKind, ...] = ("preamble", "part", "section", "item", "chapter", "article")
 
 
@@ -50,6 +52,19 @@ class Document:
     @property
     def clause_ids(self) -> tuple[str, ...]:
         return tuple(clause.id for clause in self.clauses)
+
+    @property
+    def short_title(self) -> str:
+        """How a citation names it: the manifest's short title, else 劳动合同法 for 中华人民共和国劳动合同法."""
+        return self.meta.get("short_title") or self.title.removeprefix(NATIONAL_PREFIX)
+
+    @property
+    def version_date(self) -> str | None:
+        """The date of the text in force: its last revision, else its adoption or signature."""
+        for key in ("revised", "adopted", "signed", "published"):
+            if value := self.meta.get(key):
+                return value
+        return None
 
 
 class ParseError(ValueError):

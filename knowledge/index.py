@@ -106,6 +106,10 @@ class ClauseIndex:
         self.postings: dict[str, tuple[Posting, ...]] = {
             feature: tuple(items) for feature, items in postings.items()
         }
+        # What each clause says, for judging how much of a question it explains.
+        self.features: tuple[frozenset[str], ...] = tuple(
+            frozenset(counts) for counts in weighted_counts
+        )
 
     @staticmethod
     def _weighted_counts(entry: IndexedClause, tokenizer: Tokenizer) -> dict[str, float]:
@@ -131,7 +135,7 @@ def indexed_clauses(
     """Every clause of every document, paired with its curated entry where one exists."""
     entries: list[IndexedClause] = []
     for document, curation in knowledge:
-        short_title = curation.short_title if curation else document.title
+        short_title = curation.short_title if curation else document.short_title
         for clause in document.clauses:
             curated = curation.clauses.get(clause.id) if curation else None
             entries.append(IndexedClause(document.key, short_title, clause, curated))

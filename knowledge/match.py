@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from rapidfuzz import fuzz, process
 
+from knowledge.coverage import ContentReader
 from knowledge.curation import Curation, Topic
 from knowledge.document import Document
 from knowledge.handoff import is_handoff
@@ -23,7 +24,8 @@ from knowledge.index import ClauseIndex, IndexedClause, indexed_clauses
 from knowledge.lexicon import Lexicon
 from knowledge.normalizer import Normalizer, ScriptConverter
 from knowledge.phonetic import PhoneticCorrector
-from knowledge.scope import check_scope
+from knowledge.scope import ScopeCheck, check_scope
+from knowledge.signals import Signals, load_signals
 from knowledge.tokenizer import Tokenizer
 
 WORD_WEIGHT = 1.0
@@ -34,8 +36,10 @@ FUZZY_PHRASE_WEIGHT = 0.8
 # are left to the sound-alike corrector, since one slip in four is as close as a different word.
 FUZZY_PHRASE_CUTOFF = 80.0
 FUZZY_PHRASE_MIN_CHARS = 5
-# Below this the best clause shares too little with the question to be its answer.
+# Below this the best clause shares too little with the question to be its answer: a score
+# (BM25 weighted by coverage) this low, or less than this share of the question's information.
 MIN_ANSWER_SCORE = 2.0
+MIN_COVERAGE = 0.2
 # Everyday-topic words (weather, tickets) must be outweighed by a clearly policy question.
 MIN_OFF_TOPIC_ANSWER_SCORE = 10.0
 # A heading answers only questions that ask for an overview: per level of clauses below it,
@@ -45,28 +49,20 @@ OVERVIEW_FACTOR = (1.6, 1.0)
 # Two clauses this close are offered both.
 AMBIGUITY_RATIO = 0.9
 MAX_RANKED = 5
+# The best-scoring clauses re-ranked by how much of the question they explain.
+SHORTLIST = 12
+COVERAGE_FLOOR = 0.1
+COVERAGE_EXPONENT = 1.0
 # Runners-up rank on what the best clause leaves unexplained plus this share of their own score.
 RESIDUAL_SHARE = 0.25
 # Lexicon words join jieba's dictionary at a modest frequency: known, but not glued over real words.
 VOCABULARY_WORD_FREQUENCY = 300
 # The plan's framing (notice, parts) yields to its operative clauses when both fit equally.
 FRAMING_FACTOR = 0.9
-# "户口在河南" says where someone is registered, not that they ask about settling (落户).
-_REGISTERED_IN = re.compile(r"(户口|户籍)(都|还|也|本来)?(在|是)")
 SINGLE_CHAR_WEIGHT = 0.5
 # Everyday words (地方, 工作, 问题) say little about which clause is meant, however rare they are
 # in the plan: above this jieba frequency a word's weight shrinks with its log-frequency.
 COMMON_WORD_FREQUENCY = 10_000
-_PLAN_ITSELF = re.compile(r"(这个|这份|这项|该|此|本|这)(实施)?(方案|政策|文件)")
-
-_OVERVIEW = re.compile(
-    r"总结|概括|归纳|总的来说|整体|全部|主要内容|都有(什么|哪些)(措施|政策|内容|任务|服务|办法|帮助|支持)|"
-    r"(哪些|什么)(措施|举措)|有(什么|哪些)(措施|举措)"
-)
-_ASKS_FIGURE = re.compile(
-    r"多少|几[个天月年分号点]|怎么算|咋算|如何计算|标准|额度|金额|租金|多少钱|贵不贵|便宜|"
-    r"什么时候|啥时候|哪天|日期|时间|条件|要求|材料|分数|积分|points|多久"
-)
 
 
 class Verdict(StrEnum):
@@ -100,6 +96,9 @@ class MatchResult:
     fallback_reason: FallbackReason | None = None
     other_region: str | None = None
     features: tuple[str, ...] = field(default=(), repr=False)
+    # The share of the question's information the best clause explains, and its BM25 score.
+    coverage: float = 0.0
+    evidence: float = 0.0
 
     @property
     def best(self) -> RankedClause | None:
@@ -132,8 +131,12 @@ class Matcher:
     """Built once at start-up from the knowledge base and the lexicon; `match` is the hot path."""
 
     def __init__(
-        self, knowledge: Iterable[tuple[Document, Curation | None]], lexicon: Lexicon
+        self,
+        knowledge: Iterable[tuple[Document, Curation | None]],
+        lexicon: Lexicon,
+        signals: Signals | None = None,
     ) -> None:
+        self._signals = signals or load_signals()
         entries = indexed_clauses(knowledge)
         phrases = {
             phrase.lower()
@@ -182,6 +185,7 @@ class Matcher:
                 *(canonical for _, canonical in lexicon.patterns),
             }
         }
+        self._content = ContentReader(self._tokenizer)
         self._heights = heading_heights(self.index.entries)
         self._framing = [
             position
@@ -195,6 +199,22 @@ class Matcher:
                 if entry.topic == "legal_aid" and entry.is_item
             ),
             None,
+        )
+
+    def _is_off_domain(self, scope: ScopeCheck, best: int | None) -> bool:
+        """The question names a domain no document covers, and the best clause doesn't speak of it."""
+        if not scope.off_domain:
+            return False
+        if best is None:
+            return True
+        said = self.index.features[best]
+        return any(
+            word not in said
+            and not all(
+                "#" + word[i : i + 2] in said or word[i : i + 2] in said
+                for i in range(len(word) - 1)
+            )
+            for word in scope.off_domain
         )
 
     def _expansion(self, term: str) -> tuple[str, ...]:
@@ -223,7 +243,12 @@ class Matcher:
 
     def query_features(self, text: str) -> dict[str, float]:
         """Weighted features of a normalised, corrected question."""
+        return self._read_query(text)[0]
+
+    def _read_query(self, text: str) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
+        """Weighted features, and where in the question each lexicon term was found."""
         features: dict[str, float] = {}
+        spans: list[tuple[int, int, str]] = []
         for feature in self._tokenizer.features(text):
             if feature.startswith("#"):
                 weight = BIGRAM_WEIGHT
@@ -239,9 +264,11 @@ class Matcher:
             match = self._synonym_pattern.match(text, start)
             if match is not None and match.end() in edges:
                 terms[self._synonyms[match.group(0)]] = SYNONYM_WEIGHT
+                spans.append((match.start(), match.end(), self._synonyms[match.group(0)]))
         for pattern, canonical in self._patterns:
-            if pattern.search(text):
+            for found in pattern.finditer(text):
                 terms[canonical] = SYNONYM_WEIGHT
+                spans.append((found.start(), found.end(), canonical))
         for phrase, _score, _ in process.extract_iter(
             text, self._fuzzy_phrases, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_PHRASE_CUTOFF
         ):
@@ -252,10 +279,11 @@ class Matcher:
                 and alignment.dest_end - alignment.dest_start >= len(phrase) - 1
             ):
                 terms.setdefault(phrase, FUZZY_PHRASE_WEIGHT)
+                spans.append((alignment.dest_start, alignment.dest_end, phrase))
         for term, weight in terms.items():
             for feature in self._expansions[term]:
                 features[feature] = max(features.get(feature, 0.0), weight)
-        return features
+        return features, spans
 
     def _scores(self, features: Mapping[str, float], *, is_overview: bool) -> list[float]:
         """BM25 scores with headings kept for overview questions and the framing yielding."""
@@ -292,40 +320,51 @@ class Matcher:
 
     def match(self, question: str) -> MatchResult:
         normalized = self._normalizer.normalize(question)
-        text = _REGISTERED_IN.sub(r"户籍\3", self._corrector.correct(normalized.text))
+        shapes = self._signals.shapes
+        text = shapes.registered_in.sub(r"户籍\3", self._corrector.correct(normalized.text))
         if not re.search(r"[\u4e00-\u9fffa-z0-9]", text):
             return MatchResult(
                 Verdict.FALLBACK,
                 is_traditional=normalized.is_traditional,
                 fallback_reason=FallbackReason.EMPTY,
             )
-        is_overview = bool(_OVERVIEW.search(text))
+        is_overview = bool(shapes.overview.search(text))
         # In an overview question "总结一下/有哪些措施/这个方案" say what kind of answer is
         # wanted, not what it is about; elsewhere "这个文件" may be the subject (who issued it).
-        if is_overview:
-            features = self.query_features(_OVERVIEW.sub(" ", _PLAN_ITSELF.sub(" ", text)))
-        else:
-            features = self.query_features(text)
+        asked = shapes.overview.sub(" ", shapes.plan_itself.sub(" ", text)) if is_overview else text
+        features, term_spans = self._read_query(asked)
+        content = self._content.read(asked, term_spans, self._expansions)
         scores = self._scores(features, is_overview=is_overview)
-        handoff = is_handoff(text)
+        handoff = is_handoff(text, self._signals.handoff)
         order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+        # Among the best-scoring clauses, the one that explains more of the question ranks first.
+        shortlist = [i for i in order[:SHORTLIST] if scores[i] > 0]
+        coverages = {i: content.coverage(self.index.features[i]) for i in shortlist}
+        raw_scores = {i: scores[i] for i in shortlist}
+        for i in shortlist:
+            scores[i] *= (COVERAGE_FLOOR + coverages[i]) ** COVERAGE_EXPONENT
+        order = sorted(shortlist, key=scores.__getitem__, reverse=True)
         organic = [i for i in order[:MAX_RANKED] if scores[i] > 0]
         is_close = len(organic) > 1 and scores[organic[1]] >= AMBIGUITY_RATIO * scores[organic[0]]
-        best_score = scores[organic[0]] if organic else 0.0
+        best_score = raw_scores[organic[0]] if organic else 0.0
+        coverage = coverages[organic[0]] if organic else 0.0
         if organic and not is_close:
             organic = [organic[0], *self._runners_up(features, scores, organic[0], is_overview)]
         if handoff and self._legal_aid is not None:
-            # Someone's own dispute is answered with legal aid first, then the clause on the matter.
-            organic = [self._legal_aid, *(i for i in organic if i != self._legal_aid)]
-            organic = organic[:MAX_RANKED]
+            # Someone's own dispute: the clause on the matter, then the union's legal aid.
+            matter = [i for i in organic if i != self._legal_aid]
+            organic = [*matter[:1], self._legal_aid, *matter[1:]][:MAX_RANKED]
         ranked = tuple(RankedClause(self.index.entries[i], round(scores[i], 3)) for i in organic)
-        scope = check_scope(text)
+        scope = check_scope(text, self._signals.scope)
         reason: FallbackReason | None = None
         if scope.other_region is not None:
             reason = FallbackReason.OTHER_REGION
-        elif scope.is_off_topic and best_score < MIN_OFF_TOPIC_ANSWER_SCORE and not handoff:
+        elif not handoff and (
+            self._is_off_domain(scope, organic[0] if organic else None)
+            or (scope.is_off_topic and best_score < MIN_OFF_TOPIC_ANSWER_SCORE)
+        ):
             reason = FallbackReason.OFF_TOPIC
-        elif best_score < MIN_ANSWER_SCORE and not handoff:
+        elif not handoff and (best_score < MIN_ANSWER_SCORE or coverage < MIN_COVERAGE):
             reason = FallbackReason.NO_MATCH
         if reason is not None or not ranked:
             return MatchResult(
@@ -336,12 +375,16 @@ class Matcher:
                 fallback_reason=reason or FallbackReason.NO_MATCH,
                 other_region=scope.other_region,
                 features=tuple(features),
+                coverage=coverage,
+                evidence=best_score,
             )
         return MatchResult(
             Verdict.AMBIGUOUS if is_close and not handoff else Verdict.ANSWER,
             ranked=ranked,
             handoff=handoff,
             is_traditional=normalized.is_traditional,
-            asks_figure=bool(_ASKS_FIGURE.search(text)),
+            asks_figure=bool(shapes.asks_figure.search(text)),
             features=tuple(features),
+            coverage=coverage,
+            evidence=best_score,
         )

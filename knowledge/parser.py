@@ -11,6 +11,10 @@ Two numbering styles are understood:
 Text before the first top-level heading becomes the preamble ``0``. Page chrome
 (site banner, toolbars, related-link footers) is dropped and the metadata block
 (名称、索引号、发布机构 …) goes to `Document.meta` instead of the clauses.
+
+Laws kept as Markdown (`# title`, date lines, `<!-- INFO END -->`, `## 第一章 …`, `### 第一节 …`)
+read the same way: heading marks are dropped, and the header above the end marker gives the title
+and the adoption, revision and effective dates instead of a preamble.
 """
 
 from __future__ import annotations
@@ -141,6 +145,18 @@ _META_LINE: Final = re.compile(
     + r")\s*[:：]\s*(?P<value>.*)$"
 )
 
+# --- Markdown laws ----------------------------------------------------------------------------
+
+_MARKDOWN_HEADING: Final = re.compile(r"^#{1,6}\s+")
+_INFO_END: Final = re.compile(r"^<!--\s*INFO END\s*-->$")
+_DATE_LINE: Final = re.compile(rf"^(?P<date>{_CN_DATE})\s*(?P<what>.*)$")
+# What a header date line records, by the words that close it.
+_DATE_EVENTS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
+    ("revised", re.compile(r"(修正|修订|修改)")),
+    ("effective", re.compile(r"施行$")),
+    ("adopted", re.compile(r"(通过|公布|发布)$")),
+)
+
 # --- page chrome ------------------------------------------------------------------------------
 
 _CHROME: Final = (
@@ -227,7 +243,9 @@ def _parse(text: str, *, key: str) -> Document:
     text = text.translate(_INVISIBLE)
     _check_readable(text)
     lines = _cut_footer([" ".join(line.split()) for line in text.splitlines()])
+    markdown_title, markdown_meta, lines = _take_markdown_header(lines)
     meta, lines = _take_meta(lines)
+    meta.update(markdown_meta)
     paragraphs = [line for line in lines if line and not _is_chrome(line)]
     if not paragraphs:
         raise ParseError("只有网页框架或元数据，没有正文。")
@@ -242,7 +260,7 @@ def _parse(text: str, *, key: str) -> Document:
     body, closing_date = _split_signature(paragraphs[start:])
     drafts = _regulation_drafts(body) if regulation else _plan_drafts(body)
 
-    title = _document_title(preamble, meta, paragraphs[0])
+    title = markdown_title or _document_title(preamble, meta, paragraphs[0])
     signed = meta.get("signed") or _signature_date(preamble) or closing_date
     if signed:
         meta["signed"] = signed
@@ -300,6 +318,31 @@ def _cut_footer(lines: list[str]) -> list[str]:
         if _FOOTER.match(line):
             return lines[:index]
     return lines
+
+
+def _take_markdown_header(lines: list[str]) -> tuple[str | None, dict[str, str], list[str]]:
+    """A Markdown law: heading marks off; above `<!-- INFO END -->` the title and its dates."""
+    lines = [_MARKDOWN_HEADING.sub("", line) for line in lines]
+    end = next((i for i, line in enumerate(lines) if _INFO_END.match(line)), None)
+    if end is None:
+        return None, {}, lines
+    header = [line for line in lines[:end] if line]
+    meta: dict[str, str] = {}
+    title = None
+    for line in header:
+        dated = _DATE_LINE.match(line)
+        if dated is None:
+            title = title or line
+            continue
+        iso = _iso_date(dated["date"])
+        event = next((name for name, words in _DATE_EVENTS if words.search(dated["what"])), None)
+        if iso and event:
+            # The first adoption and the last revision are what a reader asks for.
+            if event == "adopted":
+                meta.setdefault(event, iso)
+            else:
+                meta[event] = iso
+    return title, meta, lines[end + 1 :]
 
 
 def _is_chrome(line: str) -> bool:

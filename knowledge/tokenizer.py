@@ -33,7 +33,7 @@ class Tokenizer:
         for word, frequency in user_words:
             self._jieba.add_word(word, freq=frequency)
 
-    def _is_content(self, word: str) -> bool:
+    def is_content(self, word: str) -> bool:
         """Not a stopword, not punctuation or space."""
         return word not in self._stopwords and bool(
             _CJK_RUN.fullmatch(word) or _LATIN_OR_DIGIT.fullmatch(word)
@@ -41,7 +41,7 @@ class Tokenizer:
 
     def words(self, text: str) -> list[str]:
         """Search-mode words (long words and their parts), stopwords and punctuation removed."""
-        return [word for word in self._jieba.cut_for_search(text) if self._is_content(word)]
+        return [word for word in self._jieba.cut_for_search(text) if self.is_content(word)]
 
     def segment(self, text: str) -> list[tuple[str, int, int]]:
         """jieba's default segmentation with offsets."""
@@ -57,7 +57,7 @@ class Tokenizer:
 
     def main_words(self, text: str) -> list[str]:
         """Default-mode words only: one feature per word, for expanding a term without its parts."""
-        return [word for word in self._jieba.cut(text) if self._is_content(word)]
+        return [word for word in self._jieba.cut(text) if self.is_content(word)]
 
     def features(self, text: str) -> list[str]:
         """Words plus CJK character bigrams: bigrams keep partial and mis-segmented words matchable.

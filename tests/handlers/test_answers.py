@@ -53,8 +53,10 @@ def test_two_close_clauses_are_both_offered(plan_matcher: Matcher) -> None:
     assert any(choice.label.startswith("也可能你想问：") for choice in answer.choices)
 
 
-def test_a_handoff_leads_with_legal_aid_then_the_matter(plan_matcher: Matcher) -> None:
+def test_a_handoff_offers_legal_aid_first_and_cites_the_matter_first(
+    plan_matcher: Matcher,
+) -> None:
     answer = compose_answer(plan_matcher.match("包工头拖了我半年工钱不给"))
     assert answer.handoff and answer.choices[0].payload == "legal"
     assert answer.text.index("二（三）4") < answer.text.index("二（三）3")
-    assert [source.clause for source in answer.sources[:2]] == ["2.3.4", "2.3.3"]
+    assert [source.clause for source in answer.sources[:2]] == ["2.3.3", "2.3.4"]

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.handoff import is_handoff
+from knowledge.handoff import is_handoff as is_handoff_with
 from knowledge.normalizer import Normalizer, ScriptConverter
-from knowledge.scope import check_scope
+from knowledge.scope import ScopeCheck
+from knowledge.scope import check_scope as check_scope_with
+from knowledge.signals import load_signals
 
 _normalizer = Normalizer(ScriptConverter())
+_signals = load_signals()
+
+
+def is_handoff(text: str) -> bool:
+    return is_handoff_with(text, _signals.handoff)
+
+
+def check_scope(text: str) -> ScopeCheck:
+    return check_scope_with(text, _signals.scope)
 
 
 def normalized(text: str) -> str:

@@ -101,10 +101,10 @@ def test_a_policy_question_with_an_everyday_word_is_still_answered(plan_matcher:
     assert result.best is not None
 
 
-def test_own_dispute_leads_with_legal_aid(plan_matcher: Matcher) -> None:
+def test_own_dispute_cites_the_matter_then_legal_aid(plan_matcher: Matcher) -> None:
     result = plan_matcher.match("包工头拖了我四个月工钱，电话也不接")
     assert result.handoff
-    assert [r.entry.clause.id for r in result.ranked[:2]] == ["2.3.4", "2.3.3"]
+    assert [r.entry.clause.id for r in result.ranked[:2]] == ["2.3.3", "2.3.4"]
 
 
 def test_general_rights_question_is_not_a_handoff(plan_matcher: Matcher) -> None:

@@ -1,0 +1,51 @@
+"""The reviewed signals around an answer: question shapes, scope and handoff, read from data files."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.handoff import HandoffRules, load_handoff_rules
+from knowledge.lexicon import bundled_data_path
+from knowledge.scope import ScopeRules, load_scope_rules
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionShapes:
+    """What kind of answer a question wants (`data/question_shapes.toml`)."""
+
+    overview: re.Pattern[str]
+    plan_itself: re.Pattern[str]
+    asks_figure: re.Pattern[str]
+    registered_in: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    shapes: QuestionShapes
+    scope: ScopeRules
+    handoff: HandoffRules
+
+
+def load_question_shapes(path: Path) -> QuestionShapes:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        patterns = {name: re.compile(str(data[name])) for name in QuestionShapes.__slots__}
+    except (KeyError, re.error) as error:
+        raise ValueError(f"{path}: {error}") from error
+    return QuestionShapes(**patterns)
+
+
+def load_signals(directory: Path | None = None) -> Signals:
+    """The bundled signals unless another directory with the same three files is given."""
+
+    def path(name: str) -> Path:
+        return directory / name if directory else bundled_data_path(name)
+
+    return Signals(
+        shapes=load_question_shapes(path("question_shapes.toml")),
+        scope=load_scope_rules(path("scope.toml")),
+        handoff=load_handoff_rules(path("handoff.toml")),
+    )
