@@ -11,6 +11,7 @@ information a clause explains is its coverage; an answer that explains little of
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
@@ -21,6 +22,11 @@ COMMON_INFORMATION = 3.0
 # A word jieba's dictionary does not know is a typo, a dialect form or a rare term: some content.
 UNKNOWN_WORD_INFORMATION = 1.5
 SINGLE_CHAR_FACTOR = 0.3
+# Amounts and durations (一千元, 三个月, 500) are the asker's particulars, not what they ask about.
+QUANTITY_INFORMATION = 0.2
+_QUANTITY = re.compile(
+    r"^[0-9零〇一二两三四五六七八九十百千万几半多]+[元块年月天日号个岁次倍周份]*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,8 @@ class ContentReader:
         self._total = sum(self._frequencies.values()) or 1
 
     def information(self, word: str) -> float:
+        if _QUANTITY.match(word):
+            return QUANTITY_INFORMATION
         frequency = self._frequencies.get(word, 0)
         if frequency <= 0:
             weight = UNKNOWN_WORD_INFORMATION

@@ -65,13 +65,13 @@ def _is_hypothetical_before(rules: HandoffRules, text: str, position: int) -> bo
 def is_handoff(text: str, rules: HandoffRules) -> bool:
     """`text` is normalised and sound-corrected (simplified, lower case).
 
-    Own means told in the first person, or told as something that happened (了 in the event).
+    Own means told in the first person, or told as something that happened (了 in the event),
+    and only about work: a labour context must be named.
     """
+    if not rules.labour_context.search(text):
+        return False
     is_first_person = bool(rules.first_person.search(text))
-    patterns = list(rules.disputes)
-    if rules.labour_context.search(text):
-        patterns += rules.asks_for_help
-    for pattern in patterns:
+    for pattern in (*rules.disputes, *rules.asks_for_help):
         for match in pattern.finditer(text):
             happened = "了" in text[match.start() : match.end() + 2]
             if (is_first_person or happened) and not _is_hypothetical_before(

@@ -99,6 +99,8 @@ class MatchResult:
     # The share of the question's information the best clause explains, and its BM25 score.
     coverage: float = 0.0
     evidence: float = 0.0
+    # How much information (in jieba-dictionary log-frequency units) the best clause explains.
+    explained: float = 0.0
 
     @property
     def best(self) -> RankedClause | None:
@@ -377,6 +379,7 @@ class Matcher:
                 features=tuple(features),
                 coverage=coverage,
                 evidence=best_score,
+                explained=coverage * content.information,
             )
         return MatchResult(
             Verdict.AMBIGUOUS if is_close and not handoff else Verdict.ANSWER,
@@ -387,4 +390,5 @@ class Matcher:
             features=tuple(features),
             coverage=coverage,
             evidence=best_score,
+            explained=coverage * content.information,
         )

@@ -111,10 +111,11 @@ class PhoneticCorrector:
         return self._common_words.get(word, 0) >= COMMON_WORD_FREQUENCY
 
     def _common_spans(self, run: str) -> list[tuple[int, int]]:
+        """Words of the dictionary, however rare (正式工): a correction must not cut one."""
         return [
             (start, end)
             for word, start, end in self._segment(run)
-            if end - start >= 2 and self._is_common(word)
+            if end - start >= 2 and self._common_words.get(word, 0) > 0
         ]
 
     def _best_term_at(
