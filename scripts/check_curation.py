@@ -29,9 +29,13 @@ def check(path: Path) -> list[str]:
     problems = []
     for clause in curation.clauses.values():
         if len(clause.summary) > SUMMARY_LIMIT:
-            problems.append(f"{path.name} {clause.clause_id}: summary {len(clause.summary)} > {SUMMARY_LIMIT}")
+            problems.append(
+                f"{path.name} {clause.clause_id}: summary {len(clause.summary)} > {SUMMARY_LIMIT}"
+            )
         if len(clause.phrases) > PHRASES_LIMIT:
-            problems.append(f"{path.name} {clause.clause_id}: {len(clause.phrases)} phrases > {PHRASES_LIMIT}")
+            problems.append(
+                f"{path.name} {clause.clause_id}: {len(clause.phrases)} phrases > {PHRASES_LIMIT}"
+            )
     print(f"{path.name}: {len(curation.clauses)} curated articles")
     return problems
 
