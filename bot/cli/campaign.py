@@ -18,7 +18,10 @@ from bot.app import prepare_engine
 from bot.campaigns.stats import campaign_figures, format_figures
 from bot.cli.command import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, Command, Subcommands
 from bot.settings import Settings
+from bot.storage.engine import run_transaction
+from bot.storage.models import CampaignRecord
 from bot.storage.repositories import broadcasts, campaigns
+from bot.storage.repositories.broadcasts import QueuedBroadcast
 from bot.storage.repositories.campaigns import CampaignError
 from handlers.cases import BEIJING
 from knowledge.curation import TOPICS
@@ -40,9 +43,9 @@ def command_campaign_create(settings: Settings, args: argparse.Namespace) -> int
     if len(info) > MAX_INFO_CHARS:
         sys.stderr.write(f"活动信息太长：最多 {MAX_INFO_CHARS} 个字（会附在回答后面）\n")
         return EXIT_BAD_INPUT
-    engine = prepare_engine(settings)
-    with Session(engine) as session:
-        campaign = campaigns.create_campaign(
+    campaign = run_transaction(
+        prepare_engine(settings),
+        lambda session: campaigns.create_campaign(
             args.code,
             name=args.name,
             starts_on=args.start,
@@ -50,11 +53,9 @@ def command_campaign_create(settings: Settings, args: argparse.Namespace) -> int
             topics=list(args.topics),
             info=info,
             session=session,
-        )
-        session.commit()
-        print(
-            f"已创建活动 {campaign.code}：{campaign.name} {campaign.starts_on}–{campaign.ends_on}"
-        )
+        ),
+    )
+    print(f"已创建活动 {campaign.code}：{campaign.name} {campaign.starts_on}–{campaign.ends_on}")
     return 0
 
 
@@ -68,17 +69,25 @@ def command_campaign_list(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def known_campaign(settings: Settings, code: str) -> CampaignRecord | None:
+    """The campaign, or None once the operator has been told there is none."""
+    campaign = run_transaction(
+        prepare_engine(settings), lambda session: campaigns.get_campaign(code, session=session)
+    )
+    if campaign is None:
+        sys.stderr.write(f"没有活动 {code}\n")
+    return campaign
+
+
 def command_campaign_show(settings: Settings, args: argparse.Namespace) -> int:
-    with Session(prepare_engine(settings)) as session:
-        campaign = campaigns.get_campaign(args.code, session=session)
-        if campaign is None:
-            sys.stderr.write(f"没有活动 {args.code}\n")
-            return EXIT_BAD_INPUT
-        print(f"代码：{campaign.code}\n名称：{campaign.name}")
-        print(f"时间：{campaign.starts_on} 至 {campaign.ends_on}（天津时间）")
-        print(f"主题：{', '.join(campaign.topics) or '全部主题'}")
-        print(f"活动信息：{campaign.info or '（无）'}")
-        print(f"深链接：https://t.me/<机器人>?start={campaign.code}_<地点>")
+    campaign = known_campaign(settings, args.code)
+    if campaign is None:
+        return EXIT_BAD_INPUT
+    print(f"代码：{campaign.code}\n名称：{campaign.name}")
+    print(f"时间：{campaign.starts_on} 至 {campaign.ends_on}（天津时间）")
+    print(f"主题：{', '.join(campaign.topics) or '全部主题'}")
+    print(f"活动信息：{campaign.info or '（无）'}")
+    print(f"深链接：https://t.me/<机器人>?start={campaign.code}_<地点>")
     return 0
 
 
@@ -86,10 +95,8 @@ def command_campaign_poster(settings: Settings, args: argparse.Namespace) -> int
     # Imported here, like telegram and matplotlib: the other commands start without them.
     from bot.campaigns.posters import deep_link, render_poster
 
-    with Session(prepare_engine(settings)) as session:
-        campaign = campaigns.get_campaign(args.code, session=session)
+    campaign = known_campaign(settings, args.code)
     if campaign is None:
-        sys.stderr.write(f"没有活动 {args.code}\n")
         return EXIT_BAD_INPUT
     payload = campaigns.deep_link_payload(campaign.code, args.place)
     username = asyncio.run(bot_username(settings))
@@ -105,11 +112,11 @@ def command_campaign_poster(settings: Settings, args: argparse.Namespace) -> int
 
 
 def command_campaign_stats(settings: Settings, args: argparse.Namespace) -> int:
-    with Session(prepare_engine(settings)) as session:
-        if campaigns.get_campaign(args.code, session=session) is None:
-            sys.stderr.write(f"没有活动 {args.code}\n")
-            return EXIT_BAD_INPUT
-        figures = campaign_figures(args.code, session=session)
+    if known_campaign(settings, args.code) is None:
+        return EXIT_BAD_INPUT
+    figures = run_transaction(
+        prepare_engine(settings), lambda session: campaign_figures(args.code, session=session)
+    )
     print(format_figures(figures))
     if args.chart:
         from bot.campaigns.stats import draw_chart
@@ -132,18 +139,24 @@ def command_broadcast(settings: Settings, args: argparse.Namespace) -> int:
         sys.stderr.write(f"{problem}\n")
         return EXIT_BAD_INPUT
     engine = prepare_engine(settings)
-    with Session(engine, expire_on_commit=False) as session:
+
+    def queue(session: Session) -> tuple[QueuedBroadcast, dict[str, int]] | None:
         campaign = campaigns.get_campaign(args.campaign, session=session)
         if campaign is None:
-            sys.stderr.write(f"没有活动 {args.campaign}\n")
-            return EXIT_BAD_INPUT
+            return None
         queued = broadcasts.queue_broadcast(
             campaign, text, not_before=args.at, audience=audience(), session=session
         )
-        session.commit()
-        broadcast = queued.broadcast
-        assert broadcast.id is not None
-        counts = broadcasts.delivery_counts(broadcast.id, session=session)
+        assert queued.broadcast.id is not None
+        return queued, broadcasts.delivery_counts(queued.broadcast.id, session=session)
+
+    found = run_transaction(engine, queue)
+    if found is None:
+        sys.stderr.write(f"没有活动 {args.campaign}\n")
+        return EXIT_BAD_INPUT
+    queued, counts = found
+    broadcast = queued.broadcast
+    assert broadcast.id is not None
     if broadcast.finished_at is not None:
         print(f"这条消息已经发完（群发 #{broadcast.id}），没有再发。要再发请改动消息内容。")
         return 0
