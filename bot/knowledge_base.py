@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.repositories.documents import ImportOutcome, import_document, load_knowledge
+from bot.storage.repositories.documents import ImportOutcome, import_document, load_knowledge
 from knowledge.curation import Curation, load_curation
 from knowledge.document import Document
 from knowledge.lexicon import bundled_data_path, load_lexicon

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import date
@@ -27,9 +26,12 @@ from sqlmodel import Session  # noqa: E402
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
-from bot.broadcasts import Broadcaster, SendLimits  # noqa: E402
-from bot.database import create_engine_for, init_db  # noqa: E402
-from bot.repositories import broadcasts, campaigns  # noqa: E402
+from bot.app import prepare_engine  # noqa: E402
+from bot.campaigns.broadcasts import Broadcaster, audience  # noqa: E402
+from bot.campaigns.pacing import SendLimits  # noqa: E402
+from bot.storage.engine import run_transaction  # noqa: E402
+from bot.storage.repositories import broadcasts, campaigns  # noqa: E402
+from scripts.benchmark_workload import bench_settings  # noqa: E402
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer  # noqa: E402
 
 FIRST_CHAT = 100_000
@@ -37,9 +39,9 @@ NEWS = "春风行动招聘会：3月1日上午9点，西青区人力资源市场
 
 
 async def run(subscribers: int, stop_after: int, limits: SendLimits) -> None:
-    engine = create_engine_for(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
-    init_db(engine)
-    with Session(engine) as session:
+    engine = prepare_engine(bench_settings())
+
+    def subscribed(session: Session) -> int | None:
         campaign = campaigns.create_campaign(
             "chunfeng2027",
             name="春风行动",
@@ -54,9 +56,12 @@ async def run(subscribers: int, stop_after: int, limits: SendLimits) -> None:
             broadcasts.subscribe(
                 f"user{chat}", "telegram", address=str(chat), topics=[], session=session
             )
-        queued = broadcasts.queue_broadcast(campaign, NEWS, not_before=None, session=session)
-        session.commit()
-        broadcast_id = queued.broadcast.id
+        queued = broadcasts.queue_broadcast(
+            campaign, NEWS, not_before=None, audience=audience(), session=session
+        )
+        return queued.broadcast.id
+
+    broadcast_id = run_transaction(engine, subscribed)
     assert broadcast_id is not None
     async with (
         FakeTelegramServer(enforce_limits=True) as server,

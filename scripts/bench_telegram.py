@@ -13,36 +13,29 @@ import argparse
 import asyncio
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.database import create_engine_for, init_db  # noqa: E402
-from bot.dialogue_store import SqlDialogueStore  # noqa: E402
-from bot.knowledge_base import build_matcher, import_startup_sources  # noqa: E402
-from bot.telegram_channel import TelegramDeps, build_application  # noqa: E402
-from bot.user_keys import UserKeyHasher  # noqa: E402
-from handlers.dialogue import Dialogue  # noqa: E402
-from scripts.benchmark_workload import QUESTIONS, percentile  # noqa: E402
+from bot.app import build_app  # noqa: E402
+from bot.channels.telegram.application import build_application  # noqa: E402
+from bot.channels.telegram.context import TelegramDeps  # noqa: E402
+from scripts.benchmark_workload import QUESTIONS, bench_settings, percentile  # noqa: E402
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer  # noqa: E402
 
 
 async def run(users: int, questions: int, overall_per_second: float) -> None:
-    engine = create_engine_for(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
-    init_db(engine)
     started = time.perf_counter()
-    import_startup_sources(engine, [])
-    matcher = build_matcher(engine)
+    app = build_app(bench_settings())
     build_seconds = time.perf_counter() - started
     async with FakeTelegramServer() as server:
         application = build_application(
             token=DEFAULT_TOKEN,
             base_url=server.base_url,
             base_file_url=server.base_file_url,
-            deps=TelegramDeps(Dialogue(matcher, SqlDialogueStore(engine)), UserKeyHasher("bench")),
+            deps=TelegramDeps(app.dialogue, app.user_keys),
             connect_timeout=10,
             read_timeout=30,
             overall_per_second=overall_per_second,

@@ -1,6 +1,6 @@
 """Benchmark the web chat's JSON API over real HTTP (a command, not a test).
 
-The production server (build_runtime + build_app, SQLite in a temp dir) runs under uvicorn on a
+The production server (bot.app.build_app + build_server, SQLite in a temp dir) runs under uvicorn on a
 free loopback port with the rate limits lifted; C clients post questions and chip choices to
 /api/chat, each as its own session, for N requests in all. Prints requests per second and
 latency p50/p99.

@@ -1,6 +1,6 @@
 """Benchmark the WeChat channel over real HTTP (a command, not a test).
 
-The production server (build_runtime + build_app, SQLite in a temp dir) runs under uvicorn on a
+The production server (bot.app.build_app + build_server, SQLite in a temp dir) runs under uvicorn on a
 free loopback port; the fake WeChat platform from tests/ signs (and in compat/safe mode encrypts)
 N text messages, as many users, and checks and decrypts every reply. Prints reply latency p50/p99
 (WeChat's rule: 5 s) and messages per second.

@@ -1,5 +1,5 @@
 """What the benchmark commands share: the questions workers ask, percentiles, and the production
-server (build_runtime + build_app on SQLite in a temp dir) under uvicorn on a free loopback port."""
+server (bot.app.build_app + build_server, SQLite in a temp dir) under uvicorn on a free port."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any
 
 import uvicorn
 
-from bot.runtime import build_runtime
-from bot.server import build_app
-from bot.settings import load_settings
+from bot.app import build_app
+from bot.server import build_server
+from bot.settings import Settings, load_settings
 
 QUESTIONS = (
     "老板欠了三个月工资怎么办", "孩子能在天津上公办小学吗", "积分落户要多少分", "公租房怎么申请",
@@ -38,26 +38,24 @@ def free_port() -> int:
         return port
 
 
-@asynccontextmanager
-async def running_server(**sections: Any) -> AsyncIterator[str]:
-    """The production app with `sections` as settings overrides; yields its base URL."""
+def bench_settings(**sections: Any) -> Settings:
+    """Defaults with SQLite in a fresh temp dir and `sections` as overrides (no config.toml)."""
     directory = Path(tempfile.mkdtemp())
     config = directory / "empty.toml"
     config.write_text("", encoding="utf-8")
-    settings = load_settings(
+    return load_settings(
         config,
         database={"url": f"sqlite:///{directory / 'bench.db'}"},
         logging={"level": "WARNING"},
         **sections,
     )
-    runtime = build_runtime(settings)
-    app = build_app(
-        settings,
-        dialogue=runtime.dialogue,
-        user_keys=runtime.user_keys,
-        engine=runtime.engine,
-        converter=runtime.matcher.converter,
-    )
+
+
+@asynccontextmanager
+async def running_server(**sections: Any) -> AsyncIterator[str]:
+    """The production app with `sections` as settings overrides; yields its base URL."""
+    wired = build_app(bench_settings(**sections))
+    app = build_server(wired, wired.channels())
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

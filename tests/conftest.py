@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from bot.database import create_engine_for, init_db
+from bot.storage.engine import create_engine_for, init_db
 from knowledge.curation import load_curation
 from knowledge.lexicon import bundled_data_path, load_lexicon
 from knowledge.match import Matcher

@@ -1,6 +1,6 @@
 """Fakes of WeChat's side: the platform calling our /wechat callback, and its customer-service API.
 
-`WechatPlatform` does what WeChat's servers do, written here independently of `bot.wechat.crypto`
+`WechatPlatform` does what WeChat's servers do, written here independently of `bot/channels/wechat/crypto.py`
 so a mistake there shows: it signs each request (SHA-1 of the sorted token, timestamp and nonce),
 in compat and safe mode encrypts the message (AES-256-CBC, 16 random bytes + 4-byte length +
 message + appid, PKCS#7 to 32 bytes), checks the reply's MsgSignature and decrypts it.

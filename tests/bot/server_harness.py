@@ -1,11 +1,11 @@
-"""The real ASGI app (build_app) on a temp SQLite database, reached through httpx in-process."""
+"""The real ASGI app (`bot.app.compose` + `bot.server.build_server`) on a temp SQLite database,
+reached through httpx in-process."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +13,12 @@ import httpx
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
-from bot.case_desk import SqlCaseDesk
-from bot.database import create_engine_for, init_db
-from bot.dialogue_store import SqlDialogueStore
-from bot.server import build_app
+from bot.app import App, compose
+from bot.server import build_server
 from bot.settings import Settings, load_settings
+from bot.storage.engine import create_engine_for, init_db
 from bot.user_keys import UserKeyHasher
 from handlers.dialogue import Dialogue
-from handlers.legal_aid import LegalAidFlow
 from knowledge.match import Matcher
 
 USER_KEY_SECRET = "test-secret"
@@ -39,15 +37,14 @@ def engine_in(tmp_path: Path) -> Engine:
     return engine
 
 
+def production_app(settings: Settings, engine: Engine, matcher: Matcher) -> App:
+    """The application as `bot.app` wires it, on the test's engine and index."""
+    return compose(settings, engine=engine, matcher=matcher, secret=USER_KEY_SECRET)
+
+
 def production_dialogue(settings: Settings, engine: Engine, matcher: Matcher) -> Dialogue:
-    """The dialogue as bot.runtime composes it, legal-aid flow included (no staff chat)."""
-    flow = LegalAidFlow(
-        SqlCaseDesk(engine, staff_chat=None),
-        timeout=timedelta(minutes=settings.legal_aid.flow_timeout_minutes),
-        retention_days=settings.privacy.case_retention_days,
-        to_simplified=matcher.converter.to_simplified,
-    )
-    return Dialogue(matcher, SqlDialogueStore(engine), legal_aid=flow)
+    """The dialogue as `bot.app` composes it, legal-aid flow included (no staff chat)."""
+    return production_app(settings, engine, matcher).dialogue
 
 
 @dataclass
@@ -63,14 +60,9 @@ async def running_server(
     settings: Settings, engine: Engine, matcher: Matcher
 ) -> AsyncIterator[Server]:
     """The app with its lifespan run (start-up and shutdown hooks), as uvicorn would."""
-    user_keys = UserKeyHasher(USER_KEY_SECRET)
-    app = build_app(
-        settings,
-        dialogue=production_dialogue(settings, engine, matcher),
-        user_keys=user_keys,
-        engine=engine,
-        converter=matcher.converter,
-    )
+    wired = production_app(settings, engine, matcher)
+    app = build_server(wired, wired.channels())
+    user_keys = wired.user_keys
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

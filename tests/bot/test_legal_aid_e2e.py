@@ -18,19 +18,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from telegram.ext import ExtBot
 
-from bot.case_desk import SqlCaseDesk, StaffChat
-from bot.dialogue_store import SqlDialogueStore
+from bot.channels.delivery import RetryPolicy
+from bot.channels.outbox import OutboxSender
+from bot.channels.telegram.application import build_application, on_start, on_stop
+from bot.channels.telegram.context import TelegramApplication, TelegramDeps
+from bot.channels.telegram.outbox import TelegramOutboxTransport
 from bot.events import configure_logging
-from bot.models import ConversationRecord, LegalAidCase, OutboxMessage, UserRecord
-from bot.outbox import OutboxSender, RetryPolicy
-from bot.telegram_channel import (
-    TelegramApplication,
-    TelegramDeps,
-    build_application,
-    on_start,
-    on_stop,
-)
-from bot.telegram_outbox import TelegramOutboxTransport
+from bot.storage.case_desk import SqlCaseDesk, StaffChat
+from bot.storage.dialogue_store import SqlDialogueStore
+from bot.storage.models import ConversationRecord, LegalAidCase, OutboxMessage, UserRecord
 from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
 from handlers.dialogue import Dialogue
@@ -43,7 +39,7 @@ STAFF = 3001
 STRANGER = 3999
 STAFF_CHAT = -1001234567890
 CASE_NUMBER = re.compile(r"LA-\d{8}-\d{4}")
-FAST_RETRIES = RetryPolicy(first_backoff=0.05, max_backoff=0.2, lease=timedelta(seconds=30))
+FAST_RETRIES = RetryPolicy(first_backoff=0.05, max_backoff=0.2, max_attempts=25)
 
 
 @dataclass
@@ -90,7 +86,9 @@ async def running_bot(
 ) -> AsyncIterator[TelegramApplication]:
     """The production wiring (as `policybot run` builds it), pointed at the fake server."""
     wakeup = asyncio.Event()
-    desk = SqlCaseDesk(engine, staff_chat=StaffChat("telegram", str(STAFF_CHAT)), on_queued=wakeup.set)
+    desk = SqlCaseDesk(
+        engine, staff_chat=StaffChat("telegram", str(STAFF_CHAT)), on_queued=wakeup.set
+    )
     store = SqlDialogueStore(engine)
     flow = LegalAidFlow(
         desk,
@@ -106,6 +104,7 @@ async def running_bot(
             TelegramOutboxTransport(bot),
             to_traditional=matcher.converter.to_traditional,
             policy=FAST_RETRIES,
+            lease=timedelta(seconds=30),
             poll_seconds=0.1,
             wakeup=wakeup,
         )
@@ -445,7 +444,6 @@ async def exercise_every_case_step(bot: LegalAidBot) -> None:
     await bot.server.wait_for_messages(WORKER, len(bot.server.messages_to(WORKER)) + 1)
 
 
-
 async def test_traditional_in_traditional_out_through_the_whole_flow(bot: LegalAidBot) -> None:
     intro = await bot.say("我要申請法律援助")
     assert "隱私" in (intro.text or "")
@@ -457,7 +455,9 @@ async def test_traditional_in_traditional_out_through_the_whole_flow(bot: LegalA
     await bot.server.wait_for_messages(WORKER, len(bot.server.messages_to(WORKER)) + 1)
     await bot.say("跳過")
     summary = await bot.say("在工地摔傷了腿，老闆不給報工傷")
-    assert "濱海新區" in (summary.text or "") and "確認提交" in [label for label, _ in summary.buttons]
+    assert "濱海新區" in (summary.text or "") and "確認提交" in [
+        label for label, _ in summary.buttons
+    ]
     receipt = await bot.press_and_wait("確認提交")
     assert "已提交" in (receipt.text or "") and "電話" in (receipt.text or "")
     (case,) = bot.cases()
@@ -473,7 +473,10 @@ async def test_the_handoff_button_and_the_topic_lead_into_the_referral(bot: Lega
     answer = await bot.say("老板欠了我三个月工资一直不给")
     assert "找法律援助" in [label for label, _ in answer.buttons]
     intro = await bot.press_and_wait("找法律援助")
-    assert "隐私" in (intro.text or "") and [name for name, _ in intro.buttons] == ["同意", "不同意"]
+    assert "隐私" in (intro.text or "") and [name for name, _ in intro.buttons] == [
+        "同意",
+        "不同意",
+    ]
     await bot.say("取消")
     await bot.say("/topics")
     intro = await bot.press_and_wait("法律援助")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.case_desk import SqlCaseDesk
-from bot.database import create_engine_for, init_db
-from bot.dialogue_store import SqlDialogueStore
+from bot.storage.case_desk import SqlCaseDesk
+from bot.storage.dialogue_store import SqlDialogueStore
+from bot.storage.engine import create_engine_for, init_db
 from handlers.dialogue import Dialogue
 from handlers.legal_aid import LegalAidFlow
 from handlers.messages import IncomingMessage, Reply

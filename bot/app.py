@@ -1,0 +1,165 @@
+"""The composition root, the one place that wires: settings → storage → dialogue → channels →
+senders. The CLI, the server and the benchmark scripts all start from `build_app`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from bot.channels.base import ChannelDeps, ChannelParts
+from bot.channels.outbox import OutboxBell, OutboxSender, OutboxTransport
+from bot.channels.registry import CHANNELS
+from bot.events import log_event
+from bot.knowledge_base import build_matcher, import_startup_sources
+from bot.settings import Settings
+from bot.storage.campaign_store import SqlCampaignNotices, SqlSubscriptionStore
+from bot.storage.case_desk import SqlCaseDesk
+from bot.storage.channel_store import ChannelStore
+from bot.storage.dialogue_store import SqlDialogueStore
+from bot.storage.engine import create_engine_for, init_db, run_transaction
+from bot.storage.repositories.app_secret import get_or_create_secret
+from bot.storage.retention import enforce_retention
+from bot.user_keys import UserKeyHasher
+from handlers.casework import Casework
+from handlers.dialogue import Dialogue
+from handlers.legal_aid import LegalAidFlow
+from handlers.subscriptions import Subscriptions
+from knowledge.match import Matcher
+
+USER_KEY_SECRET_NAME = "user_key_hmac"
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """The wired parts; `channels` builds the platforms on top of them."""
+
+    settings: Settings
+    engine: Engine
+    matcher: Matcher
+    dialogue: Dialogue
+    user_keys: UserKeyHasher
+    casework: Casework
+    store: ChannelStore
+    # Rung by the case desk after it commits something to send; every outbox sender listens.
+    bell: OutboxBell
+
+    async def send_outbox(self, transport: OutboxTransport) -> None:
+        """The outbox sender for one channel's transport, until cancelled."""
+        sender = OutboxSender(
+            self.engine,
+            transport,
+            to_traditional=self.matcher.converter.to_traditional,
+            wakeup=self.bell.listener(),
+        )
+        await sender.run()
+
+    def channels(
+        self, *, alone: bool = False, webhook_url: str | None = None
+    ) -> list[ChannelParts]:
+        """Every registered channel that is configured, built on this application."""
+        deps = ChannelDeps(
+            settings=self.settings,
+            engine=self.engine,
+            dialogue=self.dialogue,
+            user_keys=self.user_keys,
+            casework=self.casework,
+            converter=self.matcher.converter,
+            store=self.store,
+            send_outbox=self.send_outbox,
+            alone=alone,
+            webhook_url=webhook_url,
+        )
+        return [parts for spec in CHANNELS if (parts := spec.build(deps)) is not None]
+
+    def upkeep(self, channels: Sequence[ChannelParts] = ()) -> None:
+        """One housekeeping round (synchronous): retention, then each channel's own upkeep."""
+        enforce_retention(self.settings, self.engine)
+        for parts in channels:
+            for work in parts.upkeep:
+                work()
+
+    async def housekeeping(self, channels: Sequence[ChannelParts] = ()) -> None:
+        """The round in a worker thread, so the event loop never waits on it."""
+        await asyncio.to_thread(self.upkeep, channels)
+
+
+def prepare_engine(settings: Settings) -> Engine:
+    """The database engine with its tables created."""
+    engine = create_engine_for(settings.database.url, echo=settings.database.echo)
+    init_db(engine)
+    return engine
+
+
+def prepare_matcher(settings: Settings, engine: Engine) -> Matcher:
+    """Bundled plan imported (first start, or a newer bundled text), index built once."""
+    started = time.perf_counter()
+    reports = import_startup_sources(engine, list(settings.knowledge.extra_sources))
+    matcher = build_matcher(engine)
+    log_event(
+        "knowledge_ready",
+        documents=len(reports),
+        clauses=len(matcher.entries),
+        imported=sum(1 for r in reports if r.outcome != "unchanged"),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return matcher
+
+
+def user_key_secret(settings: Settings, engine: Engine) -> str:
+    """The configured secret, else the one this database generated on its first start."""
+    configured = settings.privacy.user_key_secret
+    if configured is not None:
+        return configured.get_secret_value()
+    return run_transaction(engine, lambda s: get_or_create_secret(USER_KEY_SECRET_NAME, session=s))
+
+
+def build_app(settings: Settings) -> App:
+    """Production: the database from the settings, the knowledge base imported and indexed."""
+    engine = prepare_engine(settings)
+    matcher = prepare_matcher(settings, engine)
+    return compose(
+        settings, engine=engine, matcher=matcher, secret=user_key_secret(settings, engine)
+    )
+
+
+def compose(settings: Settings, *, engine: Engine, matcher: Matcher, secret: str) -> App:
+    """The wiring alone, on a ready engine and index (tests hand in their own)."""
+    staff_chat = next(
+        (chat for spec in CHANNELS if (chat := spec.staff_chat(settings)) is not None), None
+    )
+    staff_ids = frozenset().union(*(spec.staff_ids(settings) for spec in CHANNELS))
+    bell = OutboxBell()
+    desk = SqlCaseDesk(engine, staff_chat=staff_chat, on_queued=bell.ring)
+    store = SqlDialogueStore(engine)
+    legal_aid = settings.legal_aid
+    flow = LegalAidFlow(
+        desk,
+        timeout=timedelta(minutes=legal_aid.flow_timeout_minutes),
+        retention_days=settings.privacy.case_retention_days,
+        to_simplified=matcher.converter.to_simplified,
+    )
+    broadcast_channels = frozenset(spec.name for spec in CHANNELS if spec.sends_broadcasts)
+    dialogue = Dialogue(
+        matcher,
+        store,
+        legal_aid=flow,
+        subscriptions=Subscriptions(
+            SqlSubscriptionStore(engine), broadcast_channels=broadcast_channels
+        ),
+        campaigns=SqlCampaignNotices(engine),
+    )
+    return App(
+        settings=settings,
+        engine=engine,
+        matcher=matcher,
+        dialogue=dialogue,
+        user_keys=UserKeyHasher(secret),
+        casework=Casework(desk, store, staff_ids=staff_ids),
+        store=ChannelStore(engine),
+        bell=bell,
+    )

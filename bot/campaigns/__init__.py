@@ -1,0 +1,1 @@
+"""Campaigns: broadcasts to subscribers, their pace and progress, figures and posters."""

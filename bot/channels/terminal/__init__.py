@@ -1,0 +1,1 @@
+"""The terminal: chat with the dialogue in a shell (`policybot chat`)."""

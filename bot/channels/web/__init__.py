@@ -1,0 +1,1 @@
+"""The mobile web chat: the /chat page and its JSON API."""

@@ -1,0 +1,178 @@
+"""The mobile web chat: the /chat page and its JSON API over the same dialogue core.
+
+Input half: `{"session", "text"}` or `{"session", "choice"}` becomes the neutral message (user key
+= HMAC of the session token the page keeps in localStorage). Output half: replies as JSON with
+their choices (tappable chips) and sources. With `"traditional": true` (the page's 繁体 toggle)
+replies come back in Traditional characters, as they do when someone types Traditional.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from bot.channels.key_locks import KeyLocks
+from bot.channels.request_body import read_capped_body
+from bot.events import log_event
+from bot.settings import WebChatSettings
+from bot.user_keys import UserKeyHasher
+from handlers.dialogue import Dialogue
+from handlers.messages import IncomingMessage, Reply
+
+CHANNEL = "web"
+MAX_BODY_BYTES = 8 * 1024
+MAX_TEXT_CHARS = 500
+MAX_CHOICE_CHARS = 64
+SESSION_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
+WINDOW_SECONDS = 60.0
+# Forget idle rate-limit entries once this many keys are tracked.
+MAX_TRACKED_KEYS = 10_000
+PAGE_SESSION_MARK = "{{SESSION}}"
+TOO_FAST = "发得太快了，请稍等一会儿再发。"
+# Everything comes from the app itself: no CDN, no inline script, no framing by other sites.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+BAD_REQUEST = "请求格式不对。"
+
+
+class ChatRequest(BaseModel):
+    """What the page sends: typed text or a chip's choice, never both."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    session: str = Field(pattern=SESSION_PATTERN)
+    text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
+    choice: str | None = Field(default=None, max_length=MAX_CHOICE_CHARS)
+    traditional: bool = False
+
+    @model_validator(mode="after")
+    def _text_or_choice(self) -> ChatRequest:
+        if (self.text is None) == (self.choice is None):
+            raise ValueError("send either text or choice")
+        return self
+
+
+class SlidingWindowLimiter:
+    """At most `limit` requests per key in the last WINDOW_SECONDS (this process's view)."""
+
+    def __init__(self, limit: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit = limit
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = {}
+
+    def allows(self, key: str) -> bool:
+        now = self._clock()
+        if len(self._seen) > MAX_TRACKED_KEYS:
+            self._forget_idle(now)
+        times = self._seen.setdefault(key, deque())
+        while times and now - times[0] >= WINDOW_SECONDS:
+            times.popleft()
+        if len(times) >= self._limit:
+            return False
+        times.append(now)
+        return True
+
+    def _forget_idle(self, now: float) -> None:
+        idle = [
+            k for k, times in self._seen.items() if not times or now - times[-1] >= WINDOW_SECONDS
+        ]
+        for key in idle:
+            del self._seen[key]
+
+
+def reply_as_json(reply: Reply) -> dict[str, Any]:
+    return {
+        "text": reply.text,
+        "choices": [{"label": c.label, "choice": c.payload} for c in reply.choices],
+        "sources": [
+            {"doc": s.document, "clause": s.clause, "title": s.title} for s in reply.sources
+        ],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class WebChatLimits:
+    per_session: SlidingWindowLimiter
+    per_ip: SlidingWindowLimiter
+
+    @classmethod
+    def from_settings(cls, settings: WebChatSettings) -> WebChatLimits:
+        return cls(
+            SlidingWindowLimiter(settings.requests_per_minute_per_session),
+            SlidingWindowLimiter(settings.requests_per_minute_per_ip),
+        )
+
+
+class WebChat:
+    """The /chat page (with a fresh session token) and /api/chat."""
+
+    def __init__(
+        self,
+        *,
+        dialogue: Dialogue,
+        user_keys: UserKeyHasher,
+        to_traditional: Callable[[str], str],
+        limits: WebChatLimits,
+    ) -> None:
+        self._dialogue = dialogue
+        self._user_keys = user_keys
+        self._to_traditional = to_traditional
+        self._limits = limits
+        self._people = KeyLocks()
+        self._page = (
+            resources.files("bot.channels.web").joinpath("static/chat.html").read_text("utf-8")
+        )
+
+    async def page(self, _request: Request) -> Response:
+        """The chat page; the token is used only when the browser has none saved yet."""
+        html = self._page.replace(PAGE_SESSION_MARK, secrets.token_urlsafe(24))
+        return HTMLResponse(html, headers=PAGE_HEADERS)
+
+    async def api(self, request: Request) -> Response:
+        started = time.perf_counter()
+        body = await read_capped_body(request, MAX_BODY_BYTES)
+        if body is None:
+            return JSONResponse({"error": BAD_REQUEST}, status_code=413)
+        try:
+            chat = ChatRequest.model_validate_json(body)
+        except ValidationError:
+            return JSONResponse({"error": BAD_REQUEST}, status_code=400)
+        address = request.client.host if request.client else "unknown"
+        if not self._limits.per_ip.allows(address) or not self._limits.per_session.allows(
+            chat.session
+        ):
+            log_event("web_chat_rate_limited")
+            return JSONResponse({"error": TOO_FAST}, status_code=429)
+        user_key = self._user_keys.key_for(CHANNEL, chat.session)
+        language = "zh-hant" if chat.traditional else None
+        if chat.choice is not None:
+            incoming = IncomingMessage.pressed(user_key, CHANNEL, chat.choice, language=language)
+        else:
+            incoming = IncomingMessage.typed(user_key, CHANNEL, chat.text or "", language=language)
+        async with self._people.holding(user_key):
+            turn = await self._dialogue.handle(incoming)
+        replies = turn.replies
+        if chat.traditional:
+            replies = tuple(reply.converted(self._to_traditional) for reply in replies)
+        question = turn.question
+        log_event(
+            "web_chat_turn",
+            user=user_key[:12],
+            kind=incoming.kind.value,
+            clause=question.clause if question else None,
+            fallback=question.fallback if question else None,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return JSONResponse({"replies": [reply_as_json(reply) for reply in replies]})

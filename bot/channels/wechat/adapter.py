@@ -1,0 +1,330 @@
+"""The WeChat Official Account channel: the 公众号 callback in, one text reply out.
+
+Input half: a signed (and in compat/safe mode encrypted) XML message or event becomes the neutral
+`IncomingMessage` (user key = HMAC of the openid, address = the openid); a bare number picks one
+of the choices last shown as numbered lines. Output half: the turn's replies become one text of at
+most 2,048 bytes (see `replies.py`).
+
+WeChat waits 5 seconds and retries the same message up to three times, so every message is
+claimed once in the database: a retry (in any process) gets the first delivery's stored reply,
+and an answer that misses the budget is answered with "success" now and sent later as a
+customer-service message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+import unicodedata
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from bot.channels.key_locks import KeyLocks
+from bot.channels.request_body import read_capped_body
+from bot.channels.wechat import xml
+from bot.channels.wechat.crypto import (
+    MessageCipher,
+    WechatCryptoError,
+    is_valid_signature,
+    signature,
+)
+from bot.channels.wechat.replies import MORE_PAYLOAD, WechatPage, compose, next_page
+from bot.channels.wechat.xml import UnsafeXmlError, parse_fields
+from bot.events import log_event
+from bot.settings import WechatMode
+from bot.storage.channel_store import ChannelStore, Claim
+from bot.user_keys import UserKeyHasher
+from handlers.dialogue import Dialogue
+from handlers.messages import Choice, IncomingMessage, MessageKind
+
+CHANNEL = "wechat"
+SUCCESS = "success"  # WeChat's "no reply, and don't retry"
+# How often a retry looks for the first delivery's reply while that one is still being answered.
+RETRY_POLL_SECONDS = 0.05
+# QR codes with a parameter send the subscribe event's EventKey as "qrscene_<parameter>".
+QR_SCENE_PREFIX = "qrscene_"
+# Menu keys starting with "/" are commands (/help, /legalaid); the others are button payloads.
+COMMAND_PREFIX = "/"
+
+# Sends a late answer: (openid, text). The customer-service client in production.
+LateSender = Callable[[str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class WechatConfig:
+    token: str
+    mode: WechatMode
+    reply_budget_seconds: float
+    cipher: MessageCipher | None  # compat and safe mode
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One callback, decoded: what to hand the dialogue (None: nothing to answer)."""
+
+    incoming: IncomingMessage | None
+    dedupe_key: str
+    kind: str
+
+
+def to_choice_number(text: str, choices: tuple[Choice, ...]) -> Choice | None:
+    """The choice a bare number (half- or full-width) picks, if it is one of those shown."""
+    digits = unicodedata.normalize("NFKC", text).strip()
+    if digits.isdecimal() and digits.isascii() and 1 <= int(digits) <= len(choices):
+        return choices[int(digits) - 1]
+    return None
+
+
+def decode(fields: Mapping[str, str], user_key: str, openid: str) -> Received:
+    """The neutral message (or None) for a decrypted callback, and its de-duplication key."""
+    kind = fields.get("MsgType", "")
+    message_id = fields.get("MsgId") or fields.get("CreateTime", "")
+
+    def message(kind_: MessageKind, text: str = "") -> IncomingMessage:
+        return IncomingMessage(
+            user_key, CHANNEL, kind_, text, message_id=message_id or None, address=openid
+        )
+
+    if kind == "event":
+        event = fields.get("Event", "").lower()
+        key = fields.get("EventKey", "")
+        # WeChat: de-duplicate events on sender + CreateTime; the event and key tell apart two
+        # different taps within one second.
+        dedupe = f"event:{user_key}:{fields.get('CreateTime', '')}:{event}:{key}"
+        if event == "subscribe":
+            scene = key.removeprefix(QR_SCENE_PREFIX) if key.startswith(QR_SCENE_PREFIX) else ""
+            return Received(message(MessageKind.TEXT, f"/start {scene}".strip()), dedupe, event)
+        if event == "click" and key:
+            if key.startswith(COMMAND_PREFIX):
+                return Received(message(MessageKind.TEXT, key), dedupe, event)
+            return Received(message(MessageKind.CHOICE, key), dedupe, event)
+        return Received(None, dedupe, event or "event")
+    dedupe = f"msg:{user_key}:{message_id}"
+    if kind == "text":
+        return Received(message(MessageKind.TEXT, fields.get("Content", "")), dedupe, kind)
+    recognition = fields.get("Recognition", "").strip()
+    if kind == "voice" and recognition:
+        return Received(message(MessageKind.TEXT, recognition), dedupe, "voice_text")
+    return Received(message(MessageKind.UNSUPPORTED), dedupe, kind or "unknown")
+
+
+class WechatChannel:
+    """The /wechat endpoint: GET for the server check, POST for messages and events."""
+
+    def __init__(
+        self,
+        *,
+        config: WechatConfig,
+        dialogue: Dialogue,
+        user_keys: UserKeyHasher,
+        store: ChannelStore,
+        late_sender: LateSender | None,
+        is_traditional: Callable[[str], bool],
+    ) -> None:
+        self._config = config
+        self._is_traditional = is_traditional
+        self._dialogue = dialogue
+        self._user_keys = user_keys
+        self._store = store
+        self._late_sender = late_sender
+        # Answers still running after their reply went out; kept so they are not garbage-collected.
+        self._late_tasks: set[asyncio.Task[str]] = set()
+        self._people = KeyLocks()
+
+    def _is_signed(self, query: Mapping[str, str]) -> bool:
+        return is_valid_signature(
+            query.get("signature", ""),
+            self._config.token,
+            query.get("timestamp", ""),
+            query.get("nonce", ""),
+        )
+
+    async def verify(self, request: Request) -> Response:
+        """WeChat's server check: echo `echostr` when the signature is ours."""
+        if not self._is_signed(request.query_params):
+            log_event("wechat_bad_signature", logging.WARNING, method="GET")
+            return PlainTextResponse("forbidden", status_code=403)
+        return PlainTextResponse(request.query_params.get("echostr", ""))
+
+    async def receive(self, request: Request) -> Response:
+        """One message or event: checked, decrypted, answered once, replied within the budget."""
+        started = time.perf_counter()
+        query = request.query_params
+        if not self._is_signed(query):
+            log_event("wechat_bad_signature", logging.WARNING, method="POST")
+            return PlainTextResponse("forbidden", status_code=403)
+        body = await read_capped_body(request, xml.MAX_BODY_BYTES)
+        if body is None:
+            log_event("wechat_refused", logging.WARNING, reason="too_large")
+            return PlainTextResponse("too large", status_code=413)
+        try:
+            fields, encrypted = self._open(body, query)
+        except PermissionError:
+            log_event("wechat_bad_signature", logging.WARNING, method="POST", layer="msg")
+            return PlainTextResponse("forbidden", status_code=403)
+        except (UnsafeXmlError, WechatCryptoError) as error:
+            log_event("wechat_refused", logging.WARNING, reason=type(error).__name__)
+            return PlainTextResponse("bad request", status_code=400)
+        openid = fields.get("FromUserName", "")
+        if not openid:
+            return PlainTextResponse("bad request", status_code=400)
+        user_key = self._user_keys.key_for(CHANNEL, openid)
+        received = decode(fields, user_key, openid)
+        if received.incoming is None:
+            if received.kind == "unsubscribe":
+                await self._store.forget_choices(user_key)
+            log_event("wechat_event", user=user_key[:12], kind=received.kind)
+            return PlainTextResponse(SUCCESS)
+        reply, outcome = await self._reply_once(received.dedupe_key, received.incoming, openid)
+        log_event(
+            "wechat_turn",
+            user=user_key[:12],
+            kind=received.kind,
+            outcome=outcome,
+            encrypted=encrypted,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        if not reply:
+            return PlainTextResponse(SUCCESS)
+        return self._respond(reply, openid, fields.get("ToUserName", ""), encrypted=encrypted)
+
+    def _open(self, body: bytes, query: Mapping[str, str]) -> tuple[dict[str, str], bool]:
+        """The message's fields, decrypted where it is encrypted; whether it was."""
+        fields = parse_fields(body)
+        encrypted_text = fields.get("Encrypt")
+        if encrypted_text is None:
+            if self._config.mode == "safe":
+                raise UnsafeXmlError("safe mode accepts encrypted messages only")
+            return fields, False
+        cipher = self._config.cipher
+        if cipher is None:
+            raise UnsafeXmlError("encrypted message but plain mode")
+        if not is_valid_signature(
+            query.get("msg_signature", ""),
+            self._config.token,
+            query.get("timestamp", ""),
+            query.get("nonce", ""),
+            encrypted_text,
+        ):
+            raise PermissionError("msg_signature")
+        return parse_fields(cipher.decrypt(encrypted_text).encode()), True
+
+    def _respond(self, text: str, openid: str, account: str, *, encrypted: bool) -> Response:
+        now = int(time.time())
+        reply = xml.build(
+            {
+                "ToUserName": openid,
+                "FromUserName": account,
+                "CreateTime": now,
+                "MsgType": "text",
+                "Content": text,
+            }
+        )
+        if encrypted and self._config.cipher is not None:
+            sealed = self._config.cipher.encrypt(reply)
+            nonce = secrets.token_hex(8)
+            reply = xml.build(
+                {
+                    "Encrypt": sealed,
+                    "MsgSignature": signature(self._config.token, str(now), nonce, sealed),
+                    "TimeStamp": now,
+                    "Nonce": nonce,
+                }
+            )
+        return Response(reply, media_type="application/xml")
+
+    async def _reply_once(
+        self, dedupe_key: str, incoming: IncomingMessage, openid: str
+    ) -> tuple[str | None, str]:
+        """The reply text (None: answer later) and what happened (answered, late, retry)."""
+        budget = self._config.reply_budget_seconds
+        claim = await self._store.claim_receipt(dedupe_key, incoming.user_key)
+        if not claim.is_first:
+            return await self._first_delivery_reply(dedupe_key, budget), "retry"
+        deadline_passed = asyncio.Event()
+        task = asyncio.create_task(
+            self._answer(dedupe_key, incoming, claim, openid, deadline_passed)
+        )
+        self._late_tasks.add(task)
+        task.add_done_callback(self._late_tasks.discard)
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), timeout=budget), "answered"
+        except TimeoutError:
+            if task.done() and not task.cancelled() and task.exception() is None:
+                return task.result(), "answered"
+            deadline_passed.set()  # no await since the timeout: the task sees it when it ends
+            return None, "late"
+
+    async def _first_delivery_reply(self, dedupe_key: str, budget: float) -> str | None:
+        """A retry waits (within the budget) for the first delivery's reply instead of re-running."""
+        deadline = time.monotonic() + budget
+        while True:
+            reply = await self._store.stored_reply(dedupe_key)
+            if reply is not None or time.monotonic() >= deadline:
+                return reply
+            await asyncio.sleep(RETRY_POLL_SECONDS)
+
+    async def _answer(
+        self,
+        dedupe_key: str,
+        incoming: IncomingMessage,
+        claim: Claim,
+        openid: str,
+        deadline_passed: asyncio.Event,
+    ) -> str:
+        """The turn and its saving run under the person's lock, so a flow's steps never race."""
+        async with self._people.holding(incoming.user_key) as waited:
+            choices, rest = claim.choices, claim.rest
+            if waited:  # the message before this one may have shown other choices
+                choices, rest = await self._store.load_choices(incoming.user_key)
+            page: WechatPage | None = None
+            try:
+                page = await self._turn(incoming, choices, rest)
+            except Exception as error:  # one broken message must not break the endpoint
+                log_event("wechat_turn_failed", logging.ERROR, error=type(error).__name__)
+            text = page.text if page is not None else ""
+            await self._store.store_reply(
+                dedupe_key,
+                text,
+                user_key=incoming.user_key,
+                choices=page.choices if page is not None else None,
+                rest=page.rest if page is not None else None,
+            )
+        if deadline_passed.is_set() and text:
+            await self._send_late(openid, text)
+        return text
+
+    async def _send_late(self, openid: str, text: str) -> None:
+        if self._late_sender is None:
+            log_event("wechat_late_reply_unsent", logging.WARNING, reason="no_appsecret")
+            return
+        try:
+            await self._late_sender(openid, text)
+        except Exception as error:  # logged by type; WeChat has already been told "success"
+            log_event("wechat_late_reply_failed", logging.ERROR, error=type(error).__name__)
+
+    async def _turn(
+        self, incoming: IncomingMessage, choices: tuple[Choice, ...], rest: str | None
+    ) -> WechatPage:
+        """Through the dialogue (a number picks a shown choice), as one page of text."""
+        if incoming.kind == MessageKind.TEXT:
+            picked = to_choice_number(incoming.text, choices)
+            if picked is not None:
+                incoming = IncomingMessage.pressed(
+                    incoming.user_key, CHANNEL, picked.payload, address=incoming.address
+                )
+        if incoming.kind == MessageKind.CHOICE and incoming.text == MORE_PAYLOAD and rest:
+            return next_page(rest, choices, traditional=self._is_traditional(rest))
+        turn = await self._dialogue.handle(incoming)
+        body = "".join(reply.text for reply in turn.replies)
+        return compose(turn.replies, traditional=self._is_traditional(body))
+
+    async def wait_for_late_answers(self) -> None:
+        """Let answers still running finish (on shutdown, and in tests)."""
+        while self._late_tasks:
+            await asyncio.gather(*self._late_tasks, return_exceptions=True)

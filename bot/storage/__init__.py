@@ -1,0 +1,2 @@
+"""The database side: the engine and its one transaction helper, tables, repositories, and the
+stores behind the handlers' interfaces."""

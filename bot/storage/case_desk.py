@@ -1,0 +1,174 @@
+"""`handlers.cases.CaseDesk` on the database: each change and the notices it causes commit in one
+transaction (in a worker thread, so the event loop never waits on the database)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, delete, update
+
+from bot.events import log_event
+from bot.storage.engine import in_transaction
+from bot.storage.models import CampaignArrival, LegalAidCase, SubscriptionRecord, UserRecord
+from bot.storage.repositories import cases as case_rows
+from bot.storage.repositories import outbox
+from bot.storage.repositories.conversations import FORGOTTEN_USER_KEY, forget_user
+from handlers.cases import CaseChange, CaseDraft, CaseView, ChangeOutcome, StaffMember
+from handlers.casework import CaseEvent
+
+T = TypeVar("T")
+
+CARD, CARD_REFRESH, WORKER_NOTICE = "case_card", "card_refresh", "worker_notice"
+
+
+@dataclass(frozen=True, slots=True)
+class StaffChat:
+    """Where case cards go: a channel and its address (the union's Telegram group id)."""
+
+    channel: str
+    address: str
+
+
+class SqlCaseDesk:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        staff_chat: StaffChat | None,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._staff_chat = staff_chat
+        self._on_queued = on_queued
+
+    async def _run(self, work: Callable[[Session], T], *, queues: bool = False) -> T:
+        result = await in_transaction(self._engine, work)
+        if queues and self._on_queued is not None:
+            self._on_queued()  # committed: the sender may look now
+        return result
+
+    # ------------------------------------------------------------------ notices
+
+    def _queue_card(self, record: LegalAidCase, *, session: Session, refresh: bool) -> None:
+        if self._staff_chat is None or record.id is None:
+            return
+        key = (
+            f"case:{record.id}:refresh:{uuid.uuid4().hex}" if refresh else f"case:{record.id}:card"
+        )
+        outbox.enqueue(
+            dedupe_key=key,
+            channel=self._staff_chat.channel,
+            address=self._staff_chat.address,
+            kind=CARD_REFRESH if refresh else CARD,
+            case_id=record.id,
+            session=session,
+        )
+
+    @staticmethod
+    def _queue_worker_notice(record: LegalAidCase, event: CaseEvent, *, session: Session) -> None:
+        if not record.address or record.id is None:
+            return
+        outbox.enqueue(
+            dedupe_key=f"case:{record.id}:{event.value}",
+            channel=record.channel,
+            address=record.address,
+            kind=WORKER_NOTICE,
+            case_id=record.id,
+            event=event.value,
+            session=session,
+        )
+
+    # ------------------------------------------------------------------ the desk
+
+    async def submit(self, draft: CaseDraft) -> CaseView:
+        def work(session: Session) -> CaseView:
+            record = case_rows.create_case(draft, session=session)
+            self._queue_card(record, session=session, refresh=False)
+            return case_rows.view_of(record)
+
+        view = await self._run(work, queues=True)
+        log_event("legal_aid_case_created", case=view.id, category=view.category)
+        return view
+
+    async def cases_of(self, user_key: str) -> list[CaseView]:
+        return await self._run(
+            lambda s: [case_rows.view_of(r) for r in case_rows.cases_of_user(user_key, session=s)]
+        )
+
+    async def get(self, case_id: int) -> CaseView | None:
+        def work(session: Session) -> CaseView | None:
+            record = case_rows.get_case(case_id, session=session)
+            return case_rows.view_of(record) if record else None
+
+        return await self._run(work)
+
+    async def _change(
+        self,
+        case_id: int,
+        change: Callable[[Session], tuple[ChangeOutcome, LegalAidCase | None]],
+        event: CaseEvent | None,
+    ) -> CaseChange:
+        """Apply a change; if it took, queue the worker's notice (if any) and a card refresh."""
+
+        def work(session: Session) -> CaseChange:
+            outcome, record = change(session)
+            if outcome == ChangeOutcome.DONE and record is not None:
+                if event is not None:
+                    self._queue_worker_notice(record, event, session=session)
+                self._queue_card(record, session=session, refresh=True)
+            return case_rows.change(outcome, record)
+
+        result = await self._run(work, queues=True)
+        log_event(
+            "legal_aid_case_changed",
+            case=case_id,
+            change=event.value if event else "note",
+            outcome=result.outcome.value,
+        )
+        return result
+
+    async def claim(self, case_id: int, staff: StaffMember) -> CaseChange:
+        return await self._change(
+            case_id, lambda s: case_rows.claim_case(case_id, staff, session=s), CaseEvent.CLAIMED
+        )
+
+    async def close(self, case_id: int, staff: StaffMember, outcome: str) -> CaseChange:
+        return await self._change(
+            case_id,
+            lambda s: case_rows.close_case(case_id, staff, outcome, session=s),
+            CaseEvent.CLOSED,
+        )
+
+    async def add_note(self, case_id: int, staff: StaffMember, text: str) -> CaseChange:
+        return await self._change(
+            case_id, lambda s: case_rows.add_note(case_id, staff, text, session=s), None
+        )
+
+    async def forget(self, user_key: str) -> int:
+        def work(session: Session) -> int:
+            case_ids = case_rows.anonymise_user_cases(user_key, session=session)
+            outbox.drop_worker_notices(case_ids, session=session)
+            for case_id in case_ids:
+                record = session.get(LegalAidCase, case_id)
+                if record is not None:  # the staff card loses the phone and description too
+                    self._queue_card(record, session=session, refresh=True)
+            forget_user(user_key, session=session)
+            session.exec(delete(UserRecord).where(col(UserRecord.user_key) == user_key))
+            # Subscriptions hold the person's chat address; poster arrivals stay as counts.
+            session.exec(
+                delete(SubscriptionRecord).where(col(SubscriptionRecord.user_key) == user_key)
+            )
+            session.exec(
+                update(CampaignArrival)
+                .where(col(CampaignArrival.user_key) == user_key)
+                .values(user_key=FORGOTTEN_USER_KEY)
+            )
+            return len(case_ids)
+
+        count = await self._run(work, queues=True)
+        log_event("user_forgotten", cases=count)
+        return count

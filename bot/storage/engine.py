@@ -1,0 +1,92 @@
+"""Engines for the two supported databases: SQLite (one machine) and PostgreSQL (several processes)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlmodel import Session, SQLModel, create_engine
+
+import bot.storage.models  # noqa: F401  # registers the tables on SQLModel.metadata for init_db
+
+# How long a SQLite writer waits for another process's write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+POSTGRES_DRIVER = "postgresql+psycopg"
+
+T = TypeVar("T")
+
+
+def run_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    """`work` in one committed transaction (rolled back if it raises); the one helper for it.
+
+    Rows `work` returns keep their loaded values after the commit, so callers may read them once
+    the session is closed.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        result = work(session)
+        session.commit()
+        return result
+
+
+async def in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    """`run_transaction` in a worker thread, so the event loop never waits on the database."""
+    return await asyncio.to_thread(run_transaction, engine, work)
+
+
+def create_engine_for(url: str, *, echo: bool = False) -> Engine:
+    """An engine for a `sqlite:///…` or `postgresql[+psycopg]://…` URL, tuned for this bot."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _create_sqlite_engine(parsed, echo=echo)
+    if backend == "postgresql":
+        # Only psycopg 3 is installed; a bare postgresql:// would make SQLAlchemy look for psycopg2.
+        return create_engine(parsed.set(drivername=POSTGRES_DRIVER), echo=echo, pool_pre_ping=True)
+    raise ValueError(f"unsupported database '{backend}': use sqlite or postgresql")
+
+
+def init_db(engine: Engine) -> None:
+    """Create the tables that do not exist yet (existing tables are left as they are)."""
+    SQLModel.metadata.create_all(engine)
+
+
+def is_in_memory_sqlite(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or "mode=memory" in str(url.query)
+
+
+def _create_sqlite_engine(url: URL, *, echo: bool) -> Engine:
+    connect_args: dict[str, Any] = {
+        # Sessions may be used from worker threads (asyncio.to_thread); SQLAlchemy pools them.
+        "check_same_thread": False,
+        "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+    }
+    if is_in_memory_sqlite(url):
+        # Each connection to :memory: is a new, empty database: share one connection.
+        engine = create_engine(url, echo=echo, connect_args=connect_args, poolclass=StaticPool)
+    else:
+        assert url.database is not None  # not in-memory, so a file path
+        # Anchor a relative path to the directory the process started in, once.
+        database = Path(url.database).expanduser().resolve()
+        database.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url.set(database=str(database)), echo=echo, connect_args=connect_args
+        )
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Per connection: SQLite forgets foreign keys and the busy timeout on every new connection.
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL lets readers carry on while one process writes; the setting sticks to the file.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+    finally:
+        cursor.close()

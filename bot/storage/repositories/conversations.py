@@ -1,0 +1,142 @@
+"""People, their dialogue state and their questions, in the database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, select, update
+
+from bot.storage.models import ConversationRecord, QuestionRow, UserRecord, utc_now
+from handlers.messages import QuestionRecord
+
+FORGOTTEN_USER_KEY = "forgotten"
+
+
+def load_state(user_key: str, *, session: Session) -> dict[str, Any]:
+    record = session.get(ConversationRecord, user_key)
+    return dict(record.state) if record else {}
+
+
+def save_state(user_key: str, state: dict[str, Any], *, session: Session) -> None:
+    record = session.get(ConversationRecord, user_key)
+    if record is None:
+        session.add(ConversationRecord(user_key=user_key, state=dict(state)))
+    else:
+        record.state = dict(state)
+        record.updated_at = utc_now()
+        session.add(record)
+
+
+def touch_user(
+    user_key: str, channel: str, *, language: str | None, source: str | None, session: Session
+) -> None:
+    """Create the person on first sight; a later deep link updates where they came from."""
+    user = session.get(UserRecord, user_key)
+    if user is None:
+        user = UserRecord(user_key=user_key, channel=channel, language=language)
+        session.add(user)
+        try:
+            session.flush()
+        except IntegrityError:  # another process created them a moment ago
+            session.rollback()
+            user = session.get(UserRecord, user_key)
+            if user is None:
+                raise
+    if source:
+        user.source = source
+        user.source_at = utc_now()
+    if language and not user.language:
+        user.language = language
+    session.add(user)
+
+
+def record_question(
+    user_key: str, channel: str, record: QuestionRecord, *, text: str | None, session: Session
+) -> int:
+    row = QuestionRow(
+        user_key=user_key,
+        channel=channel,
+        document_key=record.document,
+        clause_id=record.clause,
+        score=record.score,
+        topic=record.topic,
+        fallback=record.fallback,
+        handoff=record.handoff,
+        latency_ms=round(record.latency_ms, 3),
+        text=text,
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
+
+
+def record_feedback(
+    question_id: int, user_key: str, *, useful: bool, text: str | None, session: Session
+) -> bool:
+    """Feedback on one's own question; the text is kept only for 没用."""
+    values: dict[str, Any] = {"useful": useful}
+    if not useful and text:
+        values["text"] = text
+    result = session.exec(
+        update(QuestionRow)
+        .where(col(QuestionRow.id) == question_id, col(QuestionRow.user_key) == user_key)
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+def purge_question_texts(
+    *, older_than: timedelta, session: Session, now: datetime | None = None
+) -> int:
+    """Forget stored question texts past the retention period; the numbers stay.
+
+    Conversation states idle that long go too: the last question's text waits there for its
+    有用/没用 press, and nothing else in a state is worth keeping that long.
+    """
+    cutoff = (now or utc_now()) - older_than
+    result = session.exec(
+        update(QuestionRow)
+        .where(col(QuestionRow.asked_at) < cutoff, col(QuestionRow.text).is_not(None))
+        .values(text=None)
+    )
+    session.exec(delete(ConversationRecord).where(col(ConversationRecord.updated_at) < cutoff))
+    return int(result.rowcount or 0)
+
+
+def purge_expired_drafts(
+    draft_key: str, *, older_than: timedelta, session: Session, now: datetime | None = None
+) -> int:
+    """Drop half-filled flows (they hold a phone number) from states idle past the timeout."""
+    cutoff = (now or utc_now()) - older_than
+    dropped = 0
+    stale = session.exec(
+        select(ConversationRecord).where(col(ConversationRecord.updated_at) < cutoff)
+    ).all()
+    for record in stale:
+        if draft_key in record.state:
+            record.state = {k: v for k, v in record.state.items() if k != draft_key}
+            session.add(record)
+            dropped += 1
+    return dropped
+
+
+def forget_user(user_key: str, *, session: Session) -> None:
+    """Delete what the bot keeps about a person (state, texts); anonymous counts stay."""
+    session.exec(delete(ConversationRecord).where(col(ConversationRecord.user_key) == user_key))
+    # The numbers stay for statistics, unlinked from the person's key.
+    session.exec(
+        update(QuestionRow)
+        .where(col(QuestionRow.user_key) == user_key)
+        .values(text=None, user_key=FORGOTTEN_USER_KEY)
+    )
+
+
+def list_users(*, session: Session) -> list[UserRecord]:
+    return list(session.exec(select(UserRecord)))
+
+
+def list_questions(*, session: Session) -> list[QuestionRow]:
+    return list(session.exec(select(QuestionRow).order_by(col(QuestionRow.id))))
