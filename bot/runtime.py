@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
 from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.legal_aid import DRAFT_KEY, LegalAidFlow
 from handlers.subscriptions import Subscriptions
 from knowledge.match import Matcher
@@ -117,7 +118,7 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         engine=engine,
         matcher=matcher,
-        dialogue=Dialogue(
+        dialogue=build_dialogue(
             matcher,
             store,
             legal_aid=flow,

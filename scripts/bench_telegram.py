@@ -25,7 +25,7 @@ from bot.dialogue_store import SqlDialogueStore  # noqa: E402
 from bot.knowledge_base import build_matcher, import_startup_sources  # noqa: E402
 from bot.telegram_channel import TelegramDeps, build_application  # noqa: E402
 from bot.user_keys import UserKeyHasher  # noqa: E402
-from handlers.dialogue import Dialogue  # noqa: E402
+from handlers.flows import build_dialogue  # noqa: E402
 from scripts.benchmark_workload import QUESTIONS, percentile  # noqa: E402
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer  # noqa: E402
 
@@ -42,7 +42,9 @@ async def run(users: int, questions: int, overall_per_second: float) -> None:
             token=DEFAULT_TOKEN,
             base_url=server.base_url,
             base_file_url=server.base_file_url,
-            deps=TelegramDeps(Dialogue(matcher, SqlDialogueStore(engine)), UserKeyHasher("bench")),
+            deps=TelegramDeps(
+                build_dialogue(matcher, SqlDialogueStore(engine)), UserKeyHasher("bench")
+            ),
             connect_timeout=10,
             read_timeout=30,
             overall_per_second=overall_per_second,

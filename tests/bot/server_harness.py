@@ -20,6 +20,7 @@ from bot.server import build_app
 from bot.settings import Settings, load_settings
 from bot.user_keys import UserKeyHasher
 from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.legal_aid import LegalAidFlow
 from knowledge.match import Matcher
 
@@ -47,7 +48,7 @@ def production_dialogue(settings: Settings, engine: Engine, matcher: Matcher) ->
         retention_days=settings.privacy.case_retention_days,
         to_simplified=matcher.converter.to_simplified,
     )
-    return Dialogue(matcher, SqlDialogueStore(engine), legal_aid=flow)
+    return build_dialogue(matcher, SqlDialogueStore(engine), legal_aid=flow)
 
 
 @dataclass

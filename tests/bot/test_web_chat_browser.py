@@ -20,7 +20,7 @@ from bot.dialogue_store import SqlDialogueStore
 from bot.models import UserRecord
 from bot.server import build_app
 from bot.user_keys import UserKeyHasher
-from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from knowledge.match import Matcher
 from tests.bot.server_harness import engine_in, settings_for
 
@@ -68,7 +68,7 @@ def engine(tmp_path: Path) -> Engine:
 async def base_url(tmp_path: Path, engine: Engine, plan_matcher: Matcher) -> AsyncIterator[str]:
     app = build_app(
         settings_for(tmp_path),
-        dialogue=Dialogue(plan_matcher, SqlDialogueStore(engine)),
+        dialogue=build_dialogue(plan_matcher, SqlDialogueStore(engine)),
         user_keys=UserKeyHasher("test-secret"),
         engine=engine,
         converter=plan_matcher.converter,

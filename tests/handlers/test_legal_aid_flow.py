@@ -13,6 +13,7 @@ from bot.case_desk import SqlCaseDesk
 from bot.database import create_engine_for, init_db
 from bot.dialogue_store import SqlDialogueStore
 from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.legal_aid import LegalAidFlow
 from handlers.messages import IncomingMessage, Reply
 from handlers.phone import mainland_mobile, masked
@@ -45,7 +46,7 @@ def dialogue(plan_matcher: Matcher, tmp_path: Path, clock: Clock) -> Dialogue:
         to_simplified=plan_matcher.converter.to_simplified,
         clock=clock,
     )
-    return Dialogue(plan_matcher, SqlDialogueStore(engine), legal_aid=flow)
+    return build_dialogue(plan_matcher, SqlDialogueStore(engine), legal_aid=flow)
 
 
 async def say(dialogue: Dialogue, text: str) -> tuple[Reply, ...]:
