@@ -37,7 +37,6 @@ MAX_EMPLOYER_CHARS = 60
 MIN_DESCRIPTION_CHARS = 6
 MAX_DESCRIPTION_CHARS = 800
 SUMMARY_DESCRIPTION_CHARS = 120
-_DISTRICT_SUFFIXES = ("新区", "区")
 
 
 def _category_of(text: str) -> str | None:
@@ -60,7 +59,7 @@ def _district_of(text: str) -> str | None:
             return district
     for district in DISTRICTS:
         stem = district
-        for suffix in _DISTRICT_SUFFIXES:
+        for suffix in words.DISTRICT_SUFFIXES:
             stem = stem.removesuffix(suffix)
         if district in word or word == stem or word.startswith(stem) or word.endswith(stem):
             return district
@@ -223,9 +222,8 @@ class LegalAidFlow(Flow):
         return received, self._advance(draft, Step.EMPLOYER)
 
     def _on_employer(self, raw: str, value: str, kind: MessageKind, draft: ReferralDraft) -> Reply:
-        if (kind == MessageKind.CHOICE and value == "skip") or words.bare_word(
-            value
-        ) in words.SKIP_WORDS:
+        skipped = kind == MessageKind.CHOICE and value == "skip"
+        if skipped or words.bare_word(value) in words.SKIP_WORDS:
             draft.employer = None
         elif kind == MessageKind.CHOICE or not raw:
             return self._ask(draft)

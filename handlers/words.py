@@ -54,6 +54,8 @@ CATEGORY_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # Older names people still use for parts of today's districts.
 DISTRICT_ALIASES = {"塘沽": "滨海新区", "汉沽": "滨海新区", "大港": "滨海新区", "蓟县": "蓟州区"}
+# Stripped (in this order) to get the name people type: 滨海新区 → 滨海, 武清区 → 武清.
+DISTRICT_SUFFIXES = ("新区", "区")
 
 _PUNCTUATION = re.compile(r"[\s!！。.?？~～,，、]+")
 
