@@ -27,6 +27,7 @@ from bot.storage.retention import enforce_retention
 from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
 from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.legal_aid import LegalAidFlow
 from handlers.subscriptions import Subscriptions
 from knowledge.match import Matcher
@@ -144,7 +145,7 @@ def compose(settings: Settings, *, engine: Engine, matcher: Matcher, secret: str
         to_simplified=matcher.converter.to_simplified,
     )
     broadcast_channels = frozenset(spec.name for spec in CHANNELS if spec.sends_broadcasts)
-    dialogue = Dialogue(
+    dialogue = build_dialogue(
         matcher,
         store,
         legal_aid=flow,

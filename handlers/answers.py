@@ -18,6 +18,9 @@ RAW_EXCERPT_CHARS = 150
 RELATED_RATIO = 0.2
 RELATED_MIN_SCORE = 3.0
 MAX_SOURCES = 3
+# Button payloads other flows answer: the topic menu, and the legal-aid referral's entry.
+MENU_PAYLOAD = "menu"
+LEGAL_AID_PAYLOAD = "legal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +65,11 @@ def explain(
         if len(excerpt) > RAW_EXCERPT_CHARS:
             excerpt = excerpt[:RAW_EXCERPT_CHARS] + "…"
         return f"{entry.title}\n{excerpt}\n{cite}"
-    hotlines = "、".join(texts.HOTLINE_NAMES[h] for h in curated.hotlines)
-    ask = texts.ASK_PREFIX + curated.ask + (f"，或打{hotlines}" if hotlines else "")
-    lines = [f"【{curated.title}】{curated.summary}"]
+    hotlines = texts.LIST_SEPARATOR.join(texts.HOTLINE_NAMES[h] for h in curated.hotlines)
+    ask = texts.ASK_PREFIX + curated.ask
+    if hotlines:
+        ask += texts.ASK_HOTLINES.format(hotlines=hotlines)
+    lines = [texts.CURATED_HEADLINE.format(title=curated.title, summary=curated.summary)]
     if asks_figure and curated.no_figure:
         lines.append(curated.no_figure)
     next_steps = texts.NEXT_STEPS_PREFIX + curated.next_steps
@@ -96,11 +101,11 @@ def _fallback_text(result: MatchResult) -> str:
 
 
 def menu_choice() -> Choice:
-    return Choice(texts.MENU_LABEL, "menu")
+    return Choice(texts.MENU_LABEL, MENU_PAYLOAD)
 
 
 def legal_aid_choice() -> Choice:
-    return Choice(texts.LEGAL_AID_LABEL, "legal")
+    return Choice(texts.LEGAL_AID_LABEL, LEGAL_AID_PAYLOAD)
 
 
 def compose_answer(result: MatchResult) -> Answer:

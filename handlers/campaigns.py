@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
+from handlers import texts
 from handlers.messages import Reply
 
 # Campaign windows are Tianjin dates; China has no daylight saving time.
 CHINA_TIME = timezone(timedelta(hours=8))
-NOTICE_LINE = "\n\n📢 {name}：{info}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,9 @@ async def add_campaign_notices(
     if notices is None or topic is None:
         return reply
     found = await notices.notices_for(topic, today or today_in_tianjin())
-    extra = "".join(NOTICE_LINE.format(name=n.name, info=n.info) for n in found if n.info)
+    extra = "".join(
+        texts.CAMPAIGN_NOTICE_LINE.format(name=n.name, info=n.info) for n in found if n.info
+    )
     if not extra:
         return reply
     return Reply(reply.text + extra, reply.choices, reply.sources)

@@ -4,10 +4,13 @@ small desk interface the bot implements on the database (cases and their outbox 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Protocol
+
+from handlers import texts
 
 # Case numbers and the times people read are Beijing time (no DST, so a fixed offset is exact).
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -21,34 +24,9 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
 
 
-# Category key → label, in the order the buttons show them.
-CATEGORIES: dict[str, str] = {
-    "wages": "欠薪",
-    "injury": "工伤",
-    "contract": "劳动合同/解除",
-    "insurance": "社保",
-    "other": "其他",
-}
-
-# Tianjin's 16 districts, in the city's official order.
-DISTRICTS: tuple[str, ...] = (
-    "和平区",
-    "河东区",
-    "河西区",
-    "南开区",
-    "河北区",
-    "红桥区",
-    "东丽区",
-    "西青区",
-    "津南区",
-    "北辰区",
-    "武清区",
-    "宝坻区",
-    "滨海新区",
-    "宁河区",
-    "静海区",
-    "蓟州区",
-)
+# The labels are worker-facing text; kept importable here for the staff side and the CLI.
+CATEGORIES: Mapping[str, str] = texts.CATEGORY_LABELS
+DISTRICTS: tuple[str, ...] = texts.DISTRICTS
 
 
 @dataclass(frozen=True, slots=True)

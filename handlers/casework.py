@@ -7,9 +7,11 @@ the staff member's own key, so it survives a restart like any conversation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from handlers import texts
 from handlers.cases import (
@@ -45,6 +47,25 @@ class StaffAnswer:
     acknowledgement: str
     prompt: Reply | None = None
     refused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StaffStep:
+    """备注 or 结案 pressed on a case: the staff member's next text is its note or outcome."""
+
+    action: str  # "note" or "close"
+    case_id: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {PENDING_KEY: {"action": self.action, "case": self.case_id}}
+
+    @classmethod
+    def from_json(cls, stored: Mapping[str, Any]) -> StaffStep | None:
+        pending = stored.get(PENDING_KEY)
+        if not isinstance(pending, dict) or pending.get("action") not in ("note", "close"):
+            return None
+        case_id = str(pending.get("case"))
+        return cls(pending["action"], int(case_id)) if case_id.isdigit() else None
 
 
 def _beijing(moment: datetime) -> str:
@@ -127,9 +148,7 @@ class Casework:
         if action == "close" and case.status == CaseStatus.CLOSED:
             return StaffAnswer(texts.STAFF_ALREADY_CLOSED.format(number=case.number))
         template = texts.STAFF_ASK_NOTE if action == "note" else texts.STAFF_ASK_OUTCOME
-        await self._store.save_state(
-            _staff_state_key(staff), {PENDING_KEY: {"action": action, "case": case.id}}
-        )
+        await self._store.save_state(_staff_state_key(staff), StaffStep(action, case.id).to_json())
         prompt = Reply(template.format(name=staff.name, number=case.number))
         return StaffAnswer(prompt.text, prompt=prompt)
 
@@ -138,22 +157,21 @@ class Casework:
         if not self.is_staff(staff):
             return None
         key = _staff_state_key(staff)
-        pending = (await self._store.load_state(key)).get(PENDING_KEY)
+        pending = StaffStep.from_json(await self._store.load_state(key))
         text = text.strip()[:MAX_NOTE_CHARS]
-        if not isinstance(pending, dict) or not text:
+        if pending is None or not text:
             return None
-        case_id = int(pending["case"])
-        if pending["action"] == "close":
-            change = await self._desk.close(case_id, staff, text)
+        if pending.action == "close":
+            change = await self._desk.close(pending.case_id, staff, text)
         else:
-            change = await self._desk.add_note(case_id, staff, text)
+            change = await self._desk.add_note(pending.case_id, staff, text)
         await self._store.save_state(key, {})
         if change.case is None:
             return StaffAnswer(texts.STAFF_CASE_GONE)
         number = change.case.number
         if change.outcome == ChangeOutcome.ALREADY_CLOSED:
             return StaffAnswer(texts.STAFF_ALREADY_CLOSED.format(number=number))
-        template = texts.STAFF_CLOSED if pending["action"] == "close" else texts.STAFF_NOTED
+        template = texts.STAFF_CLOSED if pending.action == "close" else texts.STAFF_NOTED
         return StaffAnswer(template.format(number=number))
 
     @staticmethod

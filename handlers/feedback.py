@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from handlers import texts
-from handlers.messages import Choice, Reply
-from handlers.state import DialogueStore
+from handlers.flow import Flow
+from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
+from handlers.state import ConversationState, DialogueStore, LastQuestion
 
 FEEDBACK_PREFIX = "fb:"
-# The last question's text waits in the conversation state until feedback or the next question.
-LAST_QUESTION_KEY = "last_question"
 
 
 def feedback_choices(question_id: int) -> tuple[Choice, Choice]:
@@ -20,23 +17,36 @@ def feedback_choices(question_id: int) -> tuple[Choice, Choice]:
     )
 
 
-def remember_question(state: dict[str, Any], question_id: int, text: str) -> None:
-    state[LAST_QUESTION_KEY] = {"id": question_id, "text": text}
+def remember_question(state: ConversationState, question_id: int, text: str) -> None:
+    """The text waits in the state until its feedback or the next question."""
+    state.last_question = LastQuestion(question_id, text)
 
 
-async def record_feedback(
-    store: DialogueStore, user_key: str, payload: str, state: dict[str, Any]
-) -> Reply:
-    """Handle `fb:<question id>:<1|0>`."""
-    question_part, _, verdict = payload.removeprefix(FEEDBACK_PREFIX).partition(":")
-    if not question_part.isdigit() or verdict not in ("0", "1"):
-        return Reply(texts.UNKNOWN_CHOICE)
-    question_id, useful = int(question_part), verdict == "1"
-    last = state.get(LAST_QUESTION_KEY) or {}
-    text = last.get("text") if last.get("id") == question_id and not useful else None
-    if last.get("id") == question_id:
-        state.pop(LAST_QUESTION_KEY, None)
-    stored = await store.record_feedback(question_id, user_key, useful=useful, text=text)
-    if not stored:
-        return Reply(texts.FEEDBACK_GONE)
-    return Reply(texts.THANKS_USEFUL if useful else texts.THANKS_NOT_USEFUL)
+class FeedbackFlow(Flow):
+    """The `fb:<question id>:<1|0>` buttons under an answer."""
+
+    def __init__(self, store: DialogueStore) -> None:
+        self._store = store
+
+    def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
+        return message.kind == MessageKind.CHOICE and message.text.startswith(FEEDBACK_PREFIX)
+
+    async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
+        return Turn((await self._record(message, state),))
+
+    async def _record(self, message: IncomingMessage, state: ConversationState) -> Reply:
+        question_part, _, verdict = message.text.removeprefix(FEEDBACK_PREFIX).partition(":")
+        if not question_part.isdigit() or verdict not in ("0", "1"):
+            return Reply(texts.UNKNOWN_CHOICE)
+        question_id, useful = int(question_part), verdict == "1"
+        last = state.last_question
+        is_last = last is not None and last.id == question_id
+        text = last.text if last is not None and is_last and not useful else None
+        if is_last:
+            state.last_question = None
+        stored = await self._store.record_feedback(
+            question_id, message.user_key, useful=useful, text=text
+        )
+        if not stored:
+            return Reply(texts.FEEDBACK_GONE)
+        return Reply(texts.THANKS_USEFUL if useful else texts.THANKS_NOT_USEFUL)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+
+_COMMAND = re.compile(r"^/([a-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
 
 
 class MessageKind(StrEnum):
@@ -12,6 +15,14 @@ class MessageKind(StrEnum):
     CHOICE = "choice"
     CONTACT = "contact"  # a phone number the person shared with the platform's own button
     UNSUPPORTED = "unsupported"  # stickers, photos, voice without text, locations, files
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """`/start chunfeng_xiqing` → name `start`, argument `chunfeng_xiqing`."""
+
+    name: str
+    argument: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +38,14 @@ class IncomingMessage:
     # Where the channel can reach this person later (a Telegram chat id, a WeChat openid), for
     # notices such as "staff took your case"; kept only where the person consented.
     address: str | None = None
+
+    @property
+    def command(self) -> Command | None:
+        """The slash command a typed message is (`/help@SomeBot` too); None for anything else."""
+        if self.kind != MessageKind.TEXT:
+            return None
+        found = _COMMAND.match(self.text.strip())
+        return Command(found.group(1).lower(), found.group(2)) if found else None
 
     @classmethod
     def typed(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from handlers import texts
+
 _SEPARATORS = re.compile(r"[\s\-–—()（）.]")
 _COUNTRY_PREFIX = re.compile(r"^(?:\+|00)?86")
 # Mainland mobile numbers: 11 digits starting 13–19.
@@ -22,7 +24,7 @@ def mainland_mobile(text: str) -> str | None:
 def masked(phone: str | None) -> str:
     """138****5678, for lists and logs-free displays; an empty mark when deleted."""
     if not phone:
-        return "（已删除）"
+        return texts.PHONE_DELETED
     if len(phone) < 7:
         return "*" * len(phone)
     return f"{phone[:3]}****{phone[-4:]}"

@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 
 from handlers.answers import Answer, compose_answer
-from handlers.messages import QuestionRecord
+from handlers.campaigns import CampaignNotices, add_campaign_notices
+from handlers.feedback import feedback_choices, remember_question
+from handlers.flow import Flow
+from handlers.messages import IncomingMessage, QuestionRecord, Reply, Turn
+from handlers.state import ConversationState, DialogueStore, Script
 from knowledge.match import Matcher, MatchResult
 
 
@@ -25,3 +29,39 @@ def answer_question(matcher: Matcher, question: str) -> tuple[Answer, MatchResul
         latency_ms=(time.perf_counter() - started) * 1000,
     )
     return answer, result, record
+
+
+class QuestionFlow(Flow):
+    """The last flow: every typed message no other flow took is a question for the engine."""
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        store: DialogueStore,
+        *,
+        feedback: bool = True,
+        campaigns: CampaignNotices | None = None,
+    ) -> None:
+        self._matcher = matcher
+        self._store = store
+        self._feedback = feedback
+        self._campaigns = campaigns
+
+    def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
+        return True
+
+    async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
+        text = message.text.strip()
+        answer, result, record = answer_question(self._matcher, text)
+        state.script = Script.TRADITIONAL if result.is_traditional else Script.SIMPLIFIED
+        reply = await add_campaign_notices(self._campaigns, answer.reply, answer.topic)
+        if self._feedback and not answer.fallback:
+            question_id = await self._store.record_question(
+                message.user_key, message.channel, record, text=None
+            )
+            remember_question(state, question_id, text)
+            reply = Reply(reply.text, reply.choices + feedback_choices(question_id), reply.sources)
+        elif self._feedback:
+            # Unanswered questions are kept (for the retention period) to grow the knowledge base.
+            await self._store.record_question(message.user_key, message.channel, record, text=text)
+        return Turn((reply,), record)

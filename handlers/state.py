@@ -1,6 +1,7 @@
 """What the dialogue keeps between messages, behind one small interface any process can share.
 
-The bot implements it on the database (so a restart or a second process continues the same
+`ConversationState` is the typed state every flow reads and changes; the store keeps it as JSON.
+The bot implements the store on the database (so a restart or a second process continues the same
 conversation); `MemoryDialogueStore` serves the terminal chat and the tests.
 """
 
@@ -9,19 +10,87 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
+from handlers.draft import ReferralDraft
 from handlers.messages import QuestionRecord
 
-ConversationState = Mapping[str, Any]
+# The stored form: JSON-able values under the keys `ConversationState.to_json` writes.
+StoredState = Mapping[str, Any]
+
+
+class Script(StrEnum):
+    SIMPLIFIED = "simplified"
+    TRADITIONAL = "traditional"
+
+
+@dataclass
+class LastQuestion:
+    """The last answered question's text waits here until its 有用/没用 press or the next question."""
+
+    id: int
+    text: str
+
+    @classmethod
+    def from_json(cls, stored: object) -> LastQuestion | None:
+        if not isinstance(stored, dict):
+            return None
+        question_id, text = stored.get("id"), stored.get("text")
+        if not isinstance(question_id, int) or not isinstance(text, str):
+            return None
+        return cls(question_id, text)
+
+
+@dataclass
+class ConversationState:
+    """One person's conversation between messages; every field's default is "nothing kept"."""
+
+    known: bool = False  # the person is recorded (touch_user ran)
+    script: Script | None = None  # how they write, so replies come back the same way
+    last_question: LastQuestion | None = None
+    legal_aid: ReferralDraft | None = None
+    forget_asked: bool = False  # /forget asked for its confirmation with the last reply
+
+    def clear(self) -> None:
+        """Forget everything (after /forget)."""
+        self.known, self.script, self.last_question = False, None, None
+        self.legal_aid, self.forget_asked = None, False
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form; fields at their default are left out (an empty state is `{}`)."""
+        stored: dict[str, Any] = {}
+        if self.known:
+            stored["known"] = True
+        if self.script is not None:
+            stored["script"] = self.script.value
+        if self.last_question is not None:
+            stored["last_question"] = {"id": self.last_question.id, "text": self.last_question.text}
+        if self.legal_aid is not None:
+            stored["legal_aid"] = self.legal_aid.to_json()
+        if self.forget_asked:
+            stored["forget_asked"] = True
+        return stored
+
+    @classmethod
+    def from_json(cls, stored: StoredState) -> ConversationState:
+        """Read a stored state, including rows older versions wrote; unreadable parts are dropped."""
+        script = stored.get("script")
+        return cls(
+            known=bool(stored.get("known")),
+            script=Script(script) if script in (Script.SIMPLIFIED, Script.TRADITIONAL) else None,
+            last_question=LastQuestion.from_json(stored.get("last_question")),
+            legal_aid=ReferralDraft.from_json(stored.get("legal_aid")),
+            forget_asked=bool(stored.get("forget_asked")),
+        )
 
 
 class DialogueStore(Protocol):
-    """Conversation state (JSON-able values), people, and the questions they asked."""
+    """Conversation state (stored as JSON), people, and the questions they asked."""
 
-    async def load_state(self, user_key: str) -> ConversationState: ...
+    async def load_state(self, user_key: str) -> StoredState: ...
 
-    async def save_state(self, user_key: str, state: ConversationState) -> None: ...
+    async def save_state(self, user_key: str, state: StoredState) -> None: ...
 
     async def touch_user(
         self, user_key: str, channel: str, *, language: str | None, source: str | None
@@ -64,10 +133,10 @@ class MemoryDialogueStore:
         self.questions: dict[int, StoredQuestion] = {}
         self._ids = itertools.count(1)
 
-    async def load_state(self, user_key: str) -> ConversationState:
+    async def load_state(self, user_key: str) -> StoredState:
         return dict(self.states.get(user_key, {}))
 
-    async def save_state(self, user_key: str, state: ConversationState) -> None:
+    async def save_state(self, user_key: str, state: StoredState) -> None:
         self.states[user_key] = dict(state)
 
     async def touch_user(

@@ -10,27 +10,16 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from handlers import texts
-from handlers.messages import Choice, IncomingMessage, MessageKind, Reply
+from handlers import texts, words
+from handlers.flow import Flow
+from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
+from handlers.state import ConversationState
 
 SUBSCRIPTION_PREFIX = "sub:"
 ALL_TOPICS = "all"
 STOP = "off"
+# Only the bare commands: `/subscribe something` is an unknown command (it gets the help).
 _COMMAND = re.compile(r"^/(subscribe|unsubscribe)(?:@\w+)?\s*$", re.IGNORECASE)
-# Traditional spellings too: these words are matched before the dialogue converts anything.
-SUBSCRIBE_WORDS = frozenset({"订阅", "订阅消息", "订阅活动", "訂閱", "subscribe"})
-UNSUBSCRIBE_WORDS = frozenset(
-    {"退订", "取消订阅", "不要再发", "退訂", "取消訂閱", "不要再發", "unsubscribe", "td"}
-)
-SUBSCRIBED = "已订阅春风行动、春暖农民工等活动消息，有招聘会、服务活动会发给你。\n只想收某一类？点下面。随时回复“退订”就不再发。"
-NARROWED = "好的，只给你发这些方面的活动消息：{labels}。\n随时回复“退订”就不再发。"
-WIDENED = "好的，各方面的活动消息都会发给你。随时回复“退订”就不再发。"
-UNSUBSCRIBED = "已退订，不会再给你发活动消息。想再收，发 /subscribe。"
-NOT_SUBSCRIBED = "你没有订阅活动消息。想收，发 /subscribe。"
-UNREACHABLE = "这里暂时不能推送消息。请在 Telegram 里找我订阅。"
-ALL_LABEL = "全部都收"
-STOP_LABEL = "退订"
-TOPIC_LABEL = "只收：{label}"
 
 
 class SubscriptionStore(Protocol):
@@ -50,22 +39,36 @@ class SubscriptionStore(Protocol):
 
 def subscription_choices() -> tuple[Choice, ...]:
     topics = tuple(
-        Choice(TOPIC_LABEL.format(label=label), SUBSCRIPTION_PREFIX + key)
+        Choice(texts.SUBSCRIBE_TOPIC_LABEL.format(label=label), SUBSCRIPTION_PREFIX + key)
         for label, key, _ in texts.MENU
     )
     return (
         *topics,
-        Choice(ALL_LABEL, SUBSCRIPTION_PREFIX + ALL_TOPICS),
-        Choice(STOP_LABEL, SUBSCRIPTION_PREFIX + STOP),
+        Choice(texts.SUBSCRIBE_ALL_LABEL, SUBSCRIPTION_PREFIX + ALL_TOPICS),
+        Choice(texts.SUBSCRIBE_STOP_LABEL, SUBSCRIPTION_PREFIX + STOP),
     )
 
 
 def menu_labels(keys: Sequence[str]) -> str:
-    return "、".join(label for label, key, _ in texts.MENU if key in keys)
+    return texts.LIST_SEPARATOR.join(label for label, key, _ in texts.MENU if key in keys)
 
 
-class Subscriptions:
-    """The subscription flow; `reply_to` answers only the messages that belong to it."""
+def _is_subscribe(message: IncomingMessage) -> bool:
+    command = _COMMAND.match(message.text.strip())
+    if command:
+        return command.group(1).lower() == "subscribe"
+    return words.subscription_word(message.text) in words.SUBSCRIBE_WORDS
+
+
+def _is_unsubscribe(message: IncomingMessage) -> bool:
+    command = _COMMAND.match(message.text.strip())
+    if command:
+        return command.group(1).lower() == "unsubscribe"
+    return words.subscription_word(message.text) in words.UNSUBSCRIBE_WORDS
+
+
+class Subscriptions(Flow):
+    """The subscription flow: /subscribe, /unsubscribe, their words and the `sub:` buttons."""
 
     def __init__(
         self, store: SubscriptionStore, *, broadcast_channels: frozenset[str] | None = None
@@ -75,27 +78,26 @@ class Subscriptions:
         # so nobody is told "subscribed" where news would never reach them.
         self._broadcast_channels = broadcast_channels
 
-    async def reply_to(self, message: IncomingMessage) -> Reply | None:
+    def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
         if message.kind == MessageKind.CHOICE:
-            if not message.text.startswith(SUBSCRIPTION_PREFIX):
-                return None
-            return await self._choose(message, message.text.removeprefix(SUBSCRIPTION_PREFIX))
+            return message.text.startswith(SUBSCRIPTION_PREFIX)
         if message.kind != MessageKind.TEXT:
-            return None
-        text = message.text.strip()
-        command = _COMMAND.match(text)
-        word = text.lower().rstrip("!！。.~～ ")
-        if (command and command.group(1).lower() == "subscribe") or word in SUBSCRIBE_WORDS:
-            return await self._subscribe(message, ())
-        if command or word in UNSUBSCRIBE_WORDS:
-            return await self._unsubscribe(message)
-        return None
+            return False
+        return _is_subscribe(message) or _is_unsubscribe(message)
+
+    async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
+        if message.kind == MessageKind.CHOICE:
+            key = message.text.removeprefix(SUBSCRIPTION_PREFIX)
+            return Turn((await self._choose(message, key),))
+        if _is_subscribe(message):
+            return Turn((await self._subscribe(message, ()),))
+        return Turn((await self._unsubscribe(message),))
 
     async def _choose(self, message: IncomingMessage, key: str) -> Reply:
         if key == STOP:
             return await self._unsubscribe(message)
         if key == ALL_TOPICS:
-            return await self._subscribe(message, (), reply_text=WIDENED)
+            return await self._subscribe(message, (), reply_text=texts.WIDENED)
         if key not in {menu_key for _, menu_key, _ in texts.MENU}:
             return Reply(texts.UNKNOWN_CHOICE)
         current = await self._store.subscribed_topics(message.user_key)
@@ -103,15 +105,15 @@ class Subscriptions:
         topics = [*current, key] if current else [key]
         topics = sorted(set(topics), key=[k for _, k, _ in texts.MENU].index)
         return await self._subscribe(
-            message, topics, reply_text=NARROWED.format(labels=menu_labels(topics))
+            message, topics, reply_text=texts.NARROWED.format(labels=menu_labels(topics))
         )
 
     async def _subscribe(
-        self, message: IncomingMessage, topics: Sequence[str], *, reply_text: str = SUBSCRIBED
+        self, message: IncomingMessage, topics: Sequence[str], *, reply_text: str = texts.SUBSCRIBED
     ) -> Reply:
         reachable = self._broadcast_channels is None or message.channel in self._broadcast_channels
         if not message.address or not reachable:
-            return Reply(UNREACHABLE)
+            return Reply(texts.SUBSCRIPTION_UNREACHABLE)
         await self._store.subscribe(
             message.user_key, message.channel, address=message.address, topics=topics
         )
@@ -119,7 +121,7 @@ class Subscriptions:
 
     async def _unsubscribe(self, message: IncomingMessage) -> Reply:
         was_subscribed = await self._store.unsubscribe(message.user_key)
-        return Reply(UNSUBSCRIBED if was_subscribed else NOT_SUBSCRIBED)
+        return Reply(texts.UNSUBSCRIBED if was_subscribed else texts.NOT_SUBSCRIBED)
 
 
 class MemorySubscriptionStore:

@@ -75,11 +75,29 @@ HOTLINE_NAMES: Mapping[str, str] = {
     "12348": "12348法律服务热线",
     "12345": "12345政务服务热线",
 }
+CURATED_HEADLINE = "【{title}】{summary}"
+ASK_HOTLINES = "，或打{hotlines}"
+LIST_SEPARATOR = "、"
+CAMPAIGN_NOTICE_LINE = "\n\n📢 {name}：{info}"
 USEFUL_LABEL = "👍 有用"
 NOT_USEFUL_LABEL = "👎 没用"
 THANKS_USEFUL = "谢谢！有别的问题继续问我。"
 THANKS_NOT_USEFUL = "谢谢反馈，我们会改进。可以换个说法再问，或打12345政务服务热线。"
 FEEDBACK_GONE = "这条反馈已经过期了，谢谢你。"
+
+# --- Campaign subscriptions (handlers/subscriptions.py) ---
+SUBSCRIBED = (
+    "已订阅春风行动、春暖农民工等活动消息，有招聘会、服务活动会发给你。\n"
+    "只想收某一类？点下面。随时回复“退订”就不再发。"
+)
+NARROWED = "好的，只给你发这些方面的活动消息：{labels}。\n随时回复“退订”就不再发。"
+WIDENED = "好的，各方面的活动消息都会发给你。随时回复“退订”就不再发。"
+UNSUBSCRIBED = "已退订，不会再给你发活动消息。想再收，发 /subscribe。"
+NOT_SUBSCRIBED = "你没有订阅活动消息。想收，发 /subscribe。"
+SUBSCRIPTION_UNREACHABLE = "这里暂时不能推送消息。请在 Telegram 里找我订阅。"
+SUBSCRIBE_ALL_LABEL = "全部都收"
+SUBSCRIBE_STOP_LABEL = "退订"
+SUBSCRIBE_TOPIC_LABEL = "只收：{label}"
 
 # --- Legal-aid referral (handlers/legal_aid.py) and staff casework (handlers/casework.py) ---
 LEGAL_AID_INTRO = (
@@ -89,6 +107,33 @@ LEGAL_AID_INTRO = (
     "隐私说明：手机号和经过只给工会法律援助人员处理你的申请用；结案{retention_days}天后删除；"
     "随时发 /forget 可删除。\n"
     "同意并开始填写吗？（不想填也可以用“知工”APP或打12351）"
+)
+# Category key → label, in the order the buttons show them.
+CATEGORY_LABELS: Mapping[str, str] = {
+    "wages": "欠薪",
+    "injury": "工伤",
+    "contract": "劳动合同/解除",
+    "insurance": "社保",
+    "other": "其他",
+}
+# Tianjin's 16 districts, in the city's official order (the district buttons).
+DISTRICTS: tuple[str, ...] = (
+    "和平区",
+    "河东区",
+    "河西区",
+    "南开区",
+    "河北区",
+    "红桥区",
+    "东丽区",
+    "西青区",
+    "津南区",
+    "北辰区",
+    "武清区",
+    "宝坻区",
+    "滨海新区",
+    "宁河区",
+    "静海区",
+    "蓟州区",
 )
 CONSENT_YES = "同意"
 CONSENT_NO = "不同意"
@@ -138,7 +183,7 @@ HINT_DESCRIPTION_SHORT = "再多说一点吧，比如“老板拖欠我3个月�
 HINT_DESCRIPTION_LONG = "太长了（{length}字）。请压缩到{max_chars}字以内，细节可以电话里说。"
 HINT_CONFIRM = "请点“确认提交”，或发“取消”。"
 MY_CASES_HEADER = "你的法律援助申请："
-MY_CASE_LINE = "{number} · {category} · {status} · {date}提交"
+MY_CASE_LINE = "{number} · {category} · {status} · {month}月{day}日提交"
 NO_CASES = "你还没有法律援助申请。需要的话发“法律援助”。"
 STATUS_LABELS = {
     "pending": "等待工作人员接手",
@@ -173,6 +218,7 @@ CARD_STATUS_CLAIMED = "已接单（{name}，{at}）"
 CARD_STATUS_CLOSED = "已结案（{name}，{at}）：{outcome}"
 CARD_NOTE = "备注（{author}，{at}）：{text}"
 CARD_DELETED = "（本人已删除）"
+PHONE_DELETED = "（已删除）"
 CLAIM_LABEL = "接单"
 CLOSE_LABEL = "结案"
 NOTE_LABEL = "备注"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from handlers import texts
+from collections.abc import Callable
+
+from handlers import texts, words
 from handlers.answers import (
+    MENU_PAYLOAD,
     clause_payload,
     explain,
     full_text,
@@ -11,10 +14,14 @@ from handlers.answers import (
     menu_choice,
     source_of,
 )
-from handlers.messages import Choice, Reply
+from handlers.flow import Flow
+from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
+from handlers.state import ConversationState
 from knowledge.match import Matcher
 
 TOPIC_PAYLOAD_PREFIX = "topic:"
+# /cancel outside a flow has nothing to cancel: the menu is the way back.
+MENU_COMMANDS = frozenset({"topics", "menu", "cancel"})
 
 
 def topic_menu(prompt: str = texts.TOPICS_PROMPT) -> Reply:
@@ -57,3 +64,45 @@ def clause_full_text(matcher: Matcher, document_key: str, clause_id: str) -> Rep
     if entry is None:
         return None
     return Reply(full_text(entry), (menu_choice(),), (source_of(entry, 1.0),))
+
+
+class TopicsFlow(Flow):
+    """Browsing: 菜单 and /topics, the menu's topic buttons, a clause's 说明 and 查看原文."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self._matcher = matcher
+
+    def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
+        if message.kind == MessageKind.CHOICE:
+            payload = message.text
+            return (
+                payload == MENU_PAYLOAD
+                or payload.startswith(TOPIC_PAYLOAD_PREFIX)
+                or payload.partition(":")[0] in _CLAUSE_ACTIONS
+            )
+        command = message.command
+        if command is not None:
+            return command.name in MENU_COMMANDS
+        return (
+            message.kind == MessageKind.TEXT
+            and words.plain_word(message.text, self._matcher.converter.to_simplified)
+            in words.MENU_WORDS
+        )
+
+    async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
+        if message.kind != MessageKind.CHOICE or message.text == MENU_PAYLOAD:
+            return Turn((topic_menu(),))
+        return Turn((self._chosen(message.text) or Reply(texts.UNKNOWN_CHOICE),))
+
+    def _chosen(self, payload: str) -> Reply | None:
+        if payload.startswith(TOPIC_PAYLOAD_PREFIX):
+            return topic_clauses(self._matcher, payload.removeprefix(TOPIC_PAYLOAD_PREFIX))
+        action, _, reference = payload.partition(":")
+        document_key, _, clause_id = reference.rpartition(":")
+        return _CLAUSE_ACTIONS[action](self._matcher, document_key, clause_id)
+
+
+_CLAUSE_ACTIONS: dict[str, Callable[[Matcher, str, str], Reply | None]] = {
+    "ans": clause_explanation,
+    "full": clause_full_text,
+}

@@ -20,34 +20,38 @@ and the adoption, revision and effective dates instead of a preamble.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Final, NamedTuple
 
+from knowledge.departments import lead_departments
 from knowledge.document import Clause, ClauseKind, Document, ParseError
+from knowledge.numerals import ANY_NUMERAL, CN_DATE, CN_NUMERAL, chinese_to_int, iso_date
+from knowledge.page import (
+    INVISIBLE,
+    NUMBERING_HINT,
+    check_readable,
+    cut_footer,
+    decode,
+    is_chrome,
+    take_markdown_header,
+    take_meta,
+)
 
-# --- numerals ---------------------------------------------------------------------------------
-
-_CN_DIGITS: Final[Mapping[str, int]] = {
-    "零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
-}  # fmt: skip
-_CN_UNITS: Final[Mapping[str, int]] = {"十": 10, "百": 100, "千": 1000}
-_CN_NUMERAL: Final = "[零〇○一二两三四五六七八九十百千]+"
-_ANY_NUMERAL: Final = "[零〇○一二两三四五六七八九十百千0-9０-９]+"
+# A signature date (the date alone, or after a short signer name) and sub-items that are no signer.
+_SIGNATURE_DATE: Final = re.compile(rf"^(?:[^。，,；;：:！？!?]{{0,30}}\s)?(?P<date>{CN_DATE})$")
+_SUB_ITEM: Final = re.compile(r"^(?:[（(]\s*[0-9０-９一二三四五六七八九十]+\s*[）)]|[①-⑳])")
 
 # --- headings ---------------------------------------------------------------------------------
 
-_PART: Final = re.compile(rf"^(?P<n>{_CN_NUMERAL})\s*[、．.]\s*(?P<rest>.*)$")
-_SECTION: Final = re.compile(rf"^[（(]\s*(?P<n>{_CN_NUMERAL})\s*[）)]\s*[、．.]?\s*(?P<rest>.*)$")
+_PART: Final = re.compile(rf"^(?P<n>{CN_NUMERAL})\s*[、．.]\s*(?P<rest>.*)$")
+_SECTION: Final = re.compile(rf"^[（(]\s*(?P<n>{CN_NUMERAL})\s*[）)]\s*[、．.]?\s*(?P<rest>.*)$")
 # `1.5倍` at the start of a line is a number, not an item: no digit may follow the dot.
 _ITEM: Final = re.compile(r"^(?P<n>[0-9０-９]{1,3})\s*[.．、](?![0-9０-９])\s*(?P<rest>.*)$")
-_CHAPTER: Final = re.compile(rf"^第\s*(?P<n>{_ANY_NUMERAL})\s*章\s*(?P<rest>.*)$")
-_SUBCHAPTER: Final = re.compile(rf"^第\s*(?P<n>{_ANY_NUMERAL})\s*节\s*(?P<rest>.*)$")
-_ARTICLE: Final = re.compile(rf"^第\s*(?P<n>{_ANY_NUMERAL})\s*条\s*(?P<rest>.*)$")
+_CHAPTER: Final = re.compile(rf"^第\s*(?P<n>{ANY_NUMERAL})\s*章\s*(?P<rest>.*)$")
+_SUBCHAPTER: Final = re.compile(rf"^第\s*(?P<n>{ANY_NUMERAL})\s*节\s*(?P<rest>.*)$")
+_ARTICLE: Final = re.compile(rf"^第\s*(?P<n>{ANY_NUMERAL})\s*条\s*(?P<rest>.*)$")
 _TABLE_OF_CONTENTS: Final = re.compile(r"^目\s*录$")
 _PLAN_HEADINGS: Final[tuple[tuple[ClauseKind, re.Pattern[str]], ...]] = (
     ("part", _PART),
@@ -80,106 +84,6 @@ _COVERED_TITLE: Final = re.compile(
 )
 _MAX_SHORT_TITLE: Final = 24
 _MAX_HEADING_TITLE: Final = 40
-
-# --- departments ------------------------------------------------------------------------------
-
-_CLOSING_PAREN: Final = re.compile(r"[（(](?P<inner>[^（）()]+)[）)]\s*[。.；;]?\s*$")
-_DUTY_END: Final = re.compile(r"(?:负责|牵头|落实|配合)$")
-_DUTY_TAIL: Final = re.compile(
-    r"(?P<who>.+?)(?:等)?(?:部门|单位)?"
-    r"(?:按照?职责分工|依职责|按职责|分别|共同|牵头|配合|负责|落实)*"
-)
-_LIST_SEPARATOR: Final = re.compile(r"[、，,；;]")
-_MAX_DEPARTMENT: Final = 20
-
-# --- dates ------------------------------------------------------------------------------------
-
-_CN_DATE: Final = (
-    r"(?P<y>[0-9０-９]{4}|[〇○零一二三四五六七八九]{4})\s*年\s*"
-    r"(?P<m>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
-    r"(?P<d>[0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})\s*日"
-)
-_DATE_FORMS: Final = (
-    re.compile(_CN_DATE),
-    re.compile(r"(?P<y>[0-9]{4})\s*[-/.]\s*(?P<m>[0-9]{1,2})\s*[-/.]\s*(?P<d>[0-9]{1,2})"),
-)
-# A signature date: the date alone, or after a short signer name, at the end of a line.
-_SIGNATURE_DATE: Final = re.compile(rf"^(?:[^。，,；;：:！？!?]{{0,30}}\s)?(?P<date>{_CN_DATE})$")
-_SUB_ITEM: Final = re.compile(r"^(?:[（(]\s*[0-9０-９一二三四五六七八九十]+\s*[）)]|[①-⑳])")
-
-# --- metadata ---------------------------------------------------------------------------------
-
-# Label → meta key; None marks labels whose value is page furniture we drop.
-_META_LABELS: Final[Mapping[str, str | None]] = {
-    "名称": "name",
-    "索引号": "index_number",
-    "发布机构": "publisher",
-    "发文机关": "publisher",
-    "联合发文单位": "co_publishers",
-    "发文字号": "document_number",
-    "文号": "document_number",
-    "主题分类": "subject",
-    "主题": "subject",
-    "成文日期": "signed",
-    "发文日期": "published",
-    "发布日期": "published",
-    "生效日期": None,
-    "实施日期": None,
-    "废止日期": None,
-    "有效性": None,
-    "公开方式": None,
-    "体裁分类": None,
-    "组配分类": None,
-}
-_DATE_META: Final = frozenset({"signed", "published"})
-
-
-def _spaced(label: str) -> str:
-    # Pages pad labels to equal width: 名    称, 发 布 机 构.
-    return r"\s*".join(re.escape(char) for char in label)
-
-
-_META_LINE: Final = re.compile(
-    r"^(?P<label>"
-    + "|".join(_spaced(label) for label in sorted(_META_LABELS, key=len, reverse=True))
-    + r")\s*[:：]\s*(?P<value>.*)$"
-)
-
-# --- Markdown laws ----------------------------------------------------------------------------
-
-_MARKDOWN_HEADING: Final = re.compile(r"^#{1,6}\s+")
-_INFO_END: Final = re.compile(r"^<!--\s*INFO END\s*-->$")
-_DATE_LINE: Final = re.compile(rf"^(?P<date>{_CN_DATE})\s*(?P<what>.*)$")
-# What a header date line records, by the words that close it.
-_DATE_EVENTS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    ("revised", re.compile(r"(修正|修订|修改)")),
-    ("effective", re.compile(r"施行$")),
-    ("adopted", re.compile(r"(通过|公布|发布)$")),
-)
-
-# --- page chrome ------------------------------------------------------------------------------
-
-_CHROME: Final = (
-    re.compile(r"^.{0,30}\d{4}年\d{1,2}月\d{1,2}日\s*星期[一二三四五六日天]$"),
-    re.compile(r"^(?:(?:简体|繁体|繁體|无障碍|长者模式|关怀模式|关怀版|English)\s*[|｜]?\s*)+$"),
-    re.compile(
-        r"^(?:[【\[]?\s*(?:打印本页|打印|关闭窗口|关闭|返回顶部|收藏)\s*[】\]]?\s*[|｜]?\s*)+$"
-    ),
-    re.compile(r"^[【\[]?\s*字[号体]\s*[:：]?\s*[大中小\s]+[】\]]?$"),
-    re.compile(r"^附\s*件\s*[:：]?$"),
-    re.compile(r"^[|｜]\s*\S{1,12}$"),
-)
-# Everything from a related-links footer to the end of the page is navigation.
-_FOOTER: Final = re.compile(
-    r"^[|｜]\s*(?:政策解读|相关政策|相关报道|相关文件|相关链接|相关阅读|相关解读)"
-)
-
-# --- sanity checks ----------------------------------------------------------------------------
-
-_INVISIBLE: Final = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-_MAX_GARBAGE_SHARE: Final = 0.1
-_MIN_CJK_SHARE: Final = 0.2
-_NUMBERING_HINT: Final = "一、 /（一）/ 1. / 第一章 / 第一条"
 
 
 class _Heading(NamedTuple):
@@ -226,7 +130,7 @@ def parse_file(path: Path) -> Document:
     except OSError as error:
         raise ParseError(f"{path}：读不了这个文件（{error.strerror or error}）。") from error
     try:
-        return _parse(_decode(data), key=path.stem)
+        return _parse(decode(data), key=path.stem)
     except ParseError as error:
         raise ParseError(f"{path}：{error}") from None
 
@@ -240,13 +144,13 @@ def parse_document(text: str, *, key: str) -> Document:
 
 
 def _parse(text: str, *, key: str) -> Document:
-    text = text.translate(_INVISIBLE)
-    _check_readable(text)
-    lines = _cut_footer([" ".join(line.split()) for line in text.splitlines()])
-    markdown_title, markdown_meta, lines = _take_markdown_header(lines)
-    meta, lines = _take_meta(lines)
+    text = text.translate(INVISIBLE)
+    check_readable(text)
+    lines = cut_footer([" ".join(line.split()) for line in text.splitlines()])
+    markdown_title, markdown_meta, lines = take_markdown_header(lines)
+    meta, lines = take_meta(lines, _is_heading)
     meta.update(markdown_meta)
-    paragraphs = [line for line in lines if line and not _is_chrome(line)]
+    paragraphs = [line for line in lines if line and not is_chrome(line)]
     if not paragraphs:
         raise ParseError("只有网页框架或元数据，没有正文。")
 
@@ -255,7 +159,7 @@ def _parse(text: str, *, key: str) -> Document:
         paragraphs = _skip_table_of_contents(paragraphs)
     start = _body_start(paragraphs, regulation=regulation)
     if start is None:
-        raise ParseError(f"找不到条款编号（{_NUMBERING_HINT}），无法分出条款；请确认这是政策正文。")
+        raise ParseError(f"找不到条款编号（{NUMBERING_HINT}），无法分出条款；请确认这是政策正文。")
     preamble = paragraphs[:start]
     body, closing_date = _split_signature(paragraphs[start:])
     drafts = _regulation_drafts(body) if regulation else _plan_drafts(body)
@@ -271,119 +175,7 @@ def _parse(text: str, *, key: str) -> Document:
     return Document(key=key, title=title, meta=meta, clauses=tuple(clauses))
 
 
-# --- reading the bytes ------------------------------------------------------------------------
-
-
-def _decode(data: bytes) -> str:
-    if b"\x00" in data:
-        raise ParseError(
-            "看起来是二进制文件（含 NUL 字节），不是文本；"
-            "如果是 UTF-16 编码的文本，请另存为 UTF-8。"
-        )
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ParseError("既不是 UTF-8 也不是 GB18030 编码的文本，可能是二进制文件。")
-
-
-def _check_readable(text: str) -> None:
-    if not text.strip():
-        raise ParseError("文本是空的，没有可解析的内容。")
-    if "\x00" in text:
-        raise ParseError("文本含 NUL 字符，看起来是二进制数据而不是政策文本。")
-    visible = [char for char in text if not char.isspace()]
-    garbage = sum(1 for char in visible if _is_garbage(char))
-    if garbage > _MAX_GARBAGE_SHARE * len(visible):
-        raise ParseError(f"文本大多是控制字符或乱码（{garbage} 个），看起来是二进制数据。")
-    cjk = sum(1 for char in visible if _is_cjk(char))
-    if cjk < _MIN_CJK_SHARE * len(visible):
-        raise ParseError("文本几乎没有中文，不像是一份中文政策文件。")
-
-
-def _is_garbage(char: str) -> bool:
-    return char == "\ufffd" or unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}
-
-
-def _is_cjk(char: str) -> bool:
-    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
-
-
 # --- page structure ---------------------------------------------------------------------------
-
-
-def _cut_footer(lines: list[str]) -> list[str]:
-    for index, line in enumerate(lines):
-        if _FOOTER.match(line):
-            return lines[:index]
-    return lines
-
-
-def _take_markdown_header(lines: list[str]) -> tuple[str | None, dict[str, str], list[str]]:
-    """A Markdown law: heading marks off; above `<!-- INFO END -->` the title and its dates."""
-    lines = [_MARKDOWN_HEADING.sub("", line) for line in lines]
-    end = next((i for i, line in enumerate(lines) if _INFO_END.match(line)), None)
-    if end is None:
-        return None, {}, lines
-    header = [line for line in lines[:end] if line]
-    meta: dict[str, str] = {}
-    title = None
-    for line in header:
-        dated = _DATE_LINE.match(line)
-        if dated is None:
-            title = title or line
-            continue
-        iso = _iso_date(dated["date"])
-        event = next((name for name, words in _DATE_EVENTS if words.search(dated["what"])), None)
-        if iso and event:
-            # The first adoption and the last revision are what a reader asks for.
-            if event == "adopted":
-                meta.setdefault(event, iso)
-            else:
-                meta[event] = iso
-    return title, meta, lines[end + 1 :]
-
-
-def _is_chrome(line: str) -> bool:
-    return any(pattern.match(line) for pattern in _CHROME)
-
-
-def _take_meta(lines: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Lift the label block (名称 : …) out of the page header; values may sit on the next line."""
-    meta: dict[str, str] = {}
-    kept: list[str] = []
-    in_header = True
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        in_header = in_header and not _is_heading(line)
-        match = _META_LINE.match(line) if in_header else None
-        if match is None:
-            kept.append(line)
-            continue
-        key = _META_LABELS["".join(match["label"].split())]
-        value = match["value"].strip()
-        if not value and _is_meta_value(lines, index, key):
-            value = lines[index]
-            index += 1
-        if key in _DATE_META:
-            value = _iso_date(value) or ""
-        if key is not None and value and key not in meta:
-            meta[key] = value
-    return meta, kept
-
-
-def _is_meta_value(lines: Sequence[str], index: int, key: str | None) -> bool:
-    """Whether lines[index] is the value of the empty label just above it."""
-    if index >= len(lines) or not lines[index] or _META_LINE.match(lines[index]):
-        return False  # a blank line or another label: the field was left empty on the page
-    if key in _DATE_META:
-        return _iso_date(lines[index]) is not None
-    # A value line is closed by a blank line, the next label or the end; else it is body text.
-    after = lines[index + 1] if index + 1 < len(lines) else ""
-    return not after or _META_LINE.match(after) is not None
 
 
 def _is_heading(line: str) -> bool:
@@ -407,22 +199,6 @@ def _match_heading(
             marker = line[: match.start("rest")].strip()
             return _Heading(kind, chinese_to_int(match["n"]), marker, match["rest"].strip())
     return None
-
-
-def chinese_to_int(numeral: str) -> int:
-    """`十二` → 12, `九十九` → 99, `一百零五` → 105, `１２` → 12, `二〇二三` → 2023."""
-    if numeral.isdecimal():
-        return int(numeral)  # int() also reads full-width digits
-    if not any(char in _CN_UNITS for char in numeral):
-        return int("".join(str(_CN_DIGITS[char]) for char in numeral))
-    total, digit = 0, 0
-    for char in numeral:
-        if char in _CN_UNITS:
-            total += (digit or 1) * _CN_UNITS[char]
-            digit = 0
-        else:
-            digit = _CN_DIGITS[char]
-    return total + digit
 
 
 def _skip_table_of_contents(paragraphs: list[str]) -> list[str]:
@@ -537,24 +313,6 @@ def _short_title(text: str) -> str:
     return phrase[: _MAX_SHORT_TITLE - 1] + "…"
 
 
-def lead_departments(paragraph: str) -> tuple[str, ...]:
-    """Lead departments from a closing `(人社、农业农村部门按照职责分工负责)`."""
-    match = _CLOSING_PAREN.search(paragraph)
-    if match is None:
-        return ()
-    inner = match["inner"].strip()
-    who = _DUTY_TAIL.fullmatch(inner)
-    if who is None or not _DUTY_END.search(inner):
-        return ()
-    names: list[str] = []
-    for piece in _LIST_SEPARATOR.split(who["who"]):
-        name_match = _DUTY_TAIL.fullmatch(piece.strip())
-        name = name_match["who"] if name_match else ""
-        if name and len(name) <= _MAX_DEPARTMENT and name not in names:
-            names.append(name)
-    return tuple(names)
-
-
 def _preamble(paragraphs: Sequence[str], document_title: str) -> Clause:
     first = paragraphs[0]
     title = first if _looks_like_title(first) else document_title
@@ -592,7 +350,7 @@ def _document_title(preamble: Sequence[str], meta: Mapping[str, str], first_line
 def _signature_date(preamble: Sequence[str]) -> str | None:
     for paragraph in reversed(preamble):
         match = _SIGNATURE_DATE.match(paragraph)
-        iso = _iso_date(match["date"]) if match else None
+        iso = iso_date(match["date"]) if match else None
         if iso:
             return iso
     return None
@@ -601,7 +359,7 @@ def _signature_date(preamble: Sequence[str]) -> str | None:
 def _split_signature(body: list[str]) -> tuple[list[str], str | None]:
     """A numbered notice ends with its signers and date: they belong to no clause."""
     match = _SIGNATURE_DATE.match(body[-1]) if len(body) > 1 else None
-    closing_date = _iso_date(match["date"]) if match else None
+    closing_date = iso_date(match["date"]) if match else None
     if closing_date is None:
         return body, None
     end = len(body) - 1
@@ -617,16 +375,3 @@ def _is_signer(line: str) -> bool:
         and not _SUB_ITEM.match(line)
         and not _is_heading(line)
     )
-
-
-def _iso_date(text: str) -> str | None:
-    """`2023年3月11日`, `二〇二三年三月十一日`, `2023-03-11` → `2023-03-11`; None if not a date."""
-    for pattern in _DATE_FORMS:
-        match = pattern.fullmatch(text.strip())
-        if match:
-            year, month, day = (chinese_to_int(match[group]) for group in "ymd")
-            try:
-                return date(year, month, day).isoformat()
-            except ValueError:
-                return None
-    return None

@@ -29,7 +29,7 @@ from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.models import ConversationRecord, LegalAidCase, OutboxMessage, UserRecord
 from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
-from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.legal_aid import LegalAidFlow
 from knowledge.match import Matcher
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, SentCall
@@ -111,7 +111,7 @@ async def running_bot(
         await sender.run()
 
     deps = TelegramDeps(
-        Dialogue(matcher, store, legal_aid=flow),
+        build_dialogue(matcher, store, legal_aid=flow),
         UserKeyHasher("test-secret"),
         casework=Casework(desk, store, staff_ids=frozenset({f"telegram:{STAFF}"})),
         staff_chat_id=STAFF_CHAT,

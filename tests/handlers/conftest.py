@@ -7,6 +7,7 @@ from types import MappingProxyType
 import pytest
 
 from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.state import MemoryDialogueStore
 from knowledge.curation import CuratedClause, Curation
 from knowledge.document import Clause, Document
@@ -72,4 +73,4 @@ def store() -> MemoryDialogueStore:
 
 @pytest.fixture
 def dialogue(matcher: Matcher, store: MemoryDialogueStore) -> Dialogue:
-    return Dialogue(matcher, store)
+    return build_dialogue(matcher, store)

@@ -13,6 +13,7 @@ from bot.storage.case_desk import SqlCaseDesk
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.engine import create_engine_for, init_db
 from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.legal_aid import LegalAidFlow
 from handlers.messages import IncomingMessage, Reply
 from handlers.phone import mainland_mobile, masked
@@ -45,7 +46,7 @@ def dialogue(plan_matcher: Matcher, tmp_path: Path, clock: Clock) -> Dialogue:
         to_simplified=plan_matcher.converter.to_simplified,
         clock=clock,
     )
-    return Dialogue(plan_matcher, SqlDialogueStore(engine), legal_aid=flow)
+    return build_dialogue(plan_matcher, SqlDialogueStore(engine), legal_aid=flow)
 
 
 async def say(dialogue: Dialogue, text: str) -> tuple[Reply, ...]:
@@ -126,3 +127,19 @@ def test_mainland_mobile_numbers_are_read_as_people_type_them() -> None:
 def test_phone_numbers_are_masked_in_lists() -> None:
     assert masked("13812345678") == "138****5678"
     assert masked(None) == "（已删除）"
+
+
+async def test_forget_during_the_flow_leaves_it_and_asks_first(dialogue: Dialogue) -> None:
+    await say(dialogue, "/legalaid")
+    await say(dialogue, "同意")
+    replies = await say(dialogue, "/forget")
+    assert "已退出法律援助申请" in replies[0].text and "确定删除" in replies[-1].text
+    assert "没有删除" in await last(dialogue, "取消")
+    # The prompt was answered: 确认删除 now is just words, not a deletion.
+    assert "已删除" not in await last(dialogue, "确认删除")
+
+
+async def test_forget_deletes_after_the_confirmation(dialogue: Dialogue) -> None:
+    await say(dialogue, "/forget")
+    assert "已删除" in await last(dialogue, "确认删除")
+    assert "还没有" in await last(dialogue, "/mycase")

@@ -9,6 +9,7 @@ import pytest
 
 from handlers.campaigns import CampaignNotice, add_campaign_notices, today_in_tianjin
 from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.messages import IncomingMessage, Reply
 from handlers.state import MemoryDialogueStore
 from handlers.subscriptions import MemorySubscriptionStore, Subscriptions
@@ -37,7 +38,9 @@ def subscriptions() -> MemorySubscriptionStore:
 
 @pytest.fixture
 def subscribing_dialogue(matcher: Matcher, subscriptions: MemorySubscriptionStore) -> Dialogue:
-    return Dialogue(matcher, MemoryDialogueStore(), subscriptions=Subscriptions(subscriptions))
+    return build_dialogue(
+        matcher, MemoryDialogueStore(), subscriptions=Subscriptions(subscriptions)
+    )
 
 
 def typed(text: str, address: str | None = CHAT) -> IncomingMessage:
@@ -109,7 +112,7 @@ async def test_questions_still_get_answers_with_subscriptions_on(
 
 async def test_answers_carry_campaign_information_inside_its_window(matcher: Matcher) -> None:
     today = today_in_tianjin()
-    running = Dialogue(matcher, MemoryDialogueStore(), campaigns=FixedNotices(today, today))
+    running = build_dialogue(matcher, MemoryDialogueStore(), campaigns=FixedNotices(today, today))
     (reply,) = (await running.handle(typed("欠薪怎么办"))).replies
     assert "📢 春暖农民工：2月10日在西青区有维权咨询。" in reply.text
     (other_topic,) = (await running.handle(typed("孩子念书的事"))).replies
@@ -128,7 +131,7 @@ async def test_a_channel_broadcasts_never_reach_does_not_subscribe(
     matcher: Matcher, subscriptions: MemorySubscriptionStore
 ) -> None:
     store = Subscriptions(subscriptions, broadcast_channels=frozenset({"telegram"}))
-    dialogue = Dialogue(matcher, MemoryDialogueStore(), subscriptions=store)
+    dialogue = build_dialogue(matcher, MemoryDialogueStore(), subscriptions=store)
     wechat = IncomingMessage.typed("wx-user", "wechat", "订阅", address="oOpenid")
     (reply,) = (await dialogue.handle(wechat)).replies
     assert "不能推送" in reply.text and subscriptions.subscribers == {}

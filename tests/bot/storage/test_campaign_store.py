@@ -17,7 +17,7 @@ from bot.storage.campaign_store import SqlCampaignNotices, SqlSubscriptionStore
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.models import CampaignArrival, LegalAidCase, SubscriptionRecord, UserRecord
 from bot.storage.repositories import broadcasts, campaigns
-from handlers.campaigns import CHINA_TIME
+from handlers.cases import BEIJING as CHINA_TIME
 from handlers.cases import CONSENT_VERSION
 from handlers.messages import QuestionRecord
 

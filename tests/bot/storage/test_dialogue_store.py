@@ -17,7 +17,7 @@ from bot.storage.repositories.conversations import (
     list_users,
     purge_question_texts,
 )
-from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.messages import IncomingMessage
 from knowledge.lexicon import Lexicon
 from knowledge.match import Matcher
@@ -37,8 +37,8 @@ def typed(text: str) -> IncomingMessage:
 
 
 async def test_state_survives_a_new_store(engine: Engine, matcher: Matcher) -> None:
-    await Dialogue(matcher, SqlDialogueStore(engine)).handle(typed("老闆欠薪怎麼辦"))
-    restarted = Dialogue(matcher, SqlDialogueStore(engine))
+    await build_dialogue(matcher, SqlDialogueStore(engine)).handle(typed("老闆欠薪怎麼辦"))
+    restarted = build_dialogue(matcher, SqlDialogueStore(engine))
     reply = (await restarted.handle(IncomingMessage.pressed(USER, "test", "menu"))).replies[0]
     assert "哪方面" in reply.text or "類別" in reply.text
     assert any("資" in choice.label for choice in reply.choices)  # still Traditional
@@ -47,10 +47,10 @@ async def test_state_survives_a_new_store(engine: Engine, matcher: Matcher) -> N
 async def test_questions_and_feedback_are_stored_without_text(
     engine: Engine, matcher: Matcher
 ) -> None:
-    dialogue = Dialogue(matcher, SqlDialogueStore(engine))
+    dialogue = build_dialogue(matcher, SqlDialogueStore(engine))
     turn = await dialogue.handle(typed("欠薪怎么办"))
     useful = next(c for c in turn.replies[0].choices if c.payload.endswith(":1"))
-    await Dialogue(matcher, SqlDialogueStore(engine)).handle(
+    await build_dialogue(matcher, SqlDialogueStore(engine)).handle(
         IncomingMessage.pressed(USER, "test", useful.payload)
     )
     with Session(engine) as session:
@@ -60,7 +60,7 @@ async def test_questions_and_feedback_are_stored_without_text(
 
 
 async def test_not_useful_keeps_the_text(engine: Engine, matcher: Matcher) -> None:
-    dialogue = Dialogue(matcher, SqlDialogueStore(engine))
+    dialogue = build_dialogue(matcher, SqlDialogueStore(engine))
     turn = await dialogue.handle(typed("欠薪怎么办"))
     not_useful = next(c for c in turn.replies[0].choices if c.payload.endswith(":0"))
     await dialogue.handle(IncomingMessage.pressed(USER, "test", not_useful.payload))
@@ -72,7 +72,7 @@ async def test_not_useful_keeps_the_text(engine: Engine, matcher: Matcher) -> No
 async def test_unanswered_questions_keep_their_text_until_retention(
     engine: Engine, matcher: Matcher
 ) -> None:
-    await Dialogue(matcher, SqlDialogueStore(engine)).handle(typed("明天下雨吗"))
+    await build_dialogue(matcher, SqlDialogueStore(engine)).handle(typed("明天下雨吗"))
     with Session(engine) as session:
         assert list_questions(session=session)[0].text == "明天下雨吗"
         later = datetime.now(UTC) + timedelta(days=31)
@@ -83,7 +83,7 @@ async def test_unanswered_questions_keep_their_text_until_retention(
 
 
 async def test_deep_link_source_and_language_are_recorded(engine: Engine, matcher: Matcher) -> None:
-    await Dialogue(matcher, SqlDialogueStore(engine)).handle(typed("/start chunfeng_xiqing"))
+    await build_dialogue(matcher, SqlDialogueStore(engine)).handle(typed("/start chunfeng_xiqing"))
     with Session(engine) as session:
         (user,) = list_users(session=session)
     assert user.user_key == USER and user.source == "chunfeng_xiqing" and user.language == "zh-hant"
@@ -92,7 +92,7 @@ async def test_deep_link_source_and_language_are_recorded(engine: Engine, matche
 async def test_forgetting_a_person_removes_state_and_texts(
     engine: Engine, matcher: Matcher
 ) -> None:
-    dialogue = Dialogue(matcher, SqlDialogueStore(engine))
+    dialogue = build_dialogue(matcher, SqlDialogueStore(engine))
     await dialogue.handle(typed("明天下雨吗"))
     with Session(engine) as session:
         forget_user(USER, session=session)

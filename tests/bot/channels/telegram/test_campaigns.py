@@ -24,7 +24,7 @@ from bot.storage.models import CampaignArrival, SubscriptionRecord
 from bot.storage.repositories import campaigns
 from bot.user_keys import UserKeyHasher
 from handlers.campaigns import today_in_tianjin
-from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.subscriptions import Subscriptions
 from knowledge.match import Matcher
 from tests.bot.channels.telegram.test_channel import application_for, payload_of
@@ -60,7 +60,7 @@ async def bot(plan_matcher: Matcher, tmp_path: Path) -> AsyncIterator[CampaignBo
         )
         session.commit()
     user_keys = UserKeyHasher("test-secret")
-    dialogue = Dialogue(
+    dialogue = build_dialogue(
         plan_matcher,
         SqlDialogueStore(engine),
         subscriptions=Subscriptions(SqlSubscriptionStore(engine)),

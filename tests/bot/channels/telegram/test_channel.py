@@ -26,7 +26,7 @@ from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.engine import create_engine_for, init_db
 from bot.storage.repositories.conversations import list_questions, list_users
 from bot.user_keys import UserKeyHasher
-from handlers.dialogue import Dialogue
+from handlers.flows import build_dialogue
 from handlers.messages import Choice, Reply
 from knowledge.match import Matcher
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer, SentCall
@@ -62,7 +62,7 @@ async def bot(plan_matcher: Matcher, tmp_path: Path) -> AsyncIterator[Bot]:
     init_db(engine)
     user_keys = UserKeyHasher("test-secret")
     async with FakeTelegramServer() as server:
-        deps = TelegramDeps(Dialogue(plan_matcher, SqlDialogueStore(engine)), user_keys)
+        deps = TelegramDeps(build_dialogue(plan_matcher, SqlDialogueStore(engine)), user_keys)
         application = application_for(server, deps)
         async with application:
             await register_commands(application)
@@ -246,7 +246,7 @@ async def test_housekeeping_runs_once_the_bot_starts(plan_matcher: Matcher, tmp_
         ran.set()
 
     deps = TelegramDeps(
-        Dialogue(plan_matcher, SqlDialogueStore(engine)), UserKeyHasher("k"), housekeeping
+        build_dialogue(plan_matcher, SqlDialogueStore(engine)), UserKeyHasher("k"), housekeeping
     )
     async with FakeTelegramServer() as server:
         application = application_for(server, deps)
@@ -265,7 +265,8 @@ async def test_webhook_refuses_requests_without_the_secret(
     init_db(engine)
     url = f"http://127.0.0.1:{unused_tcp_port}/telegram/hook"
     async with FakeTelegramServer() as server:
-        deps = TelegramDeps(Dialogue(plan_matcher, SqlDialogueStore(engine)), UserKeyHasher("k"))
+        dialogue = build_dialogue(plan_matcher, SqlDialogueStore(engine))
+        deps = TelegramDeps(dialogue, UserKeyHasher("k"))
         application = application_for(server, deps)
         async with application:
             await application.start()
