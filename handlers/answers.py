@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from handlers import texts
 from handlers.messages import Choice, Reply, Source
-from knowledge.citation import citation, clause_label
+from knowledge.citation import citation, clause_label, reference
 from knowledge.index import IndexedClause
-from knowledge.match import FallbackReason, MatchResult, Verdict
+from knowledge.match import FallbackReason, MatchResult, RankedClause, Verdict
 
 # The first screen of an answer; details are one button away.
 SHORT_ANSWER_LIMIT = 300
@@ -18,9 +18,16 @@ RAW_EXCERPT_CHARS = 150
 RELATED_RATIO = 0.2
 RELATED_MIN_SCORE = 3.0
 MAX_SOURCES = 3
+# Where an uncurated excerpt may end: after a sentence, else after a clause of one.
+_SENTENCE_ENDS = ("。", "；", "！", "？", "\n")
+_CLAUSE_ENDS = ("，", "：", "、")
+# A runner-up this close to the best, from a document that says something the best does not,
+# is worth one line in the answer itself ("没签合同" needs 第十条 and 第八十二条).
+SECOND_SOURCE_RATIO = 0.6
 # Button payloads other flows answer: the topic menu, and the legal-aid referral's entry.
 MENU_PAYLOAD = "menu"
 LEGAL_AID_PAYLOAD = "legal"
+TOPIC_PAYLOAD_PREFIX = "topic:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +68,7 @@ def explain(
     cite = citation(entry.short_title, entry.clause.id)
     curated = entry.curated
     if curated is None:
-        excerpt = entry.clause.text
-        if len(excerpt) > RAW_EXCERPT_CHARS:
-            excerpt = excerpt[:RAW_EXCERPT_CHARS] + "…"
-        return f"{entry.title}\n{excerpt}\n{cite}"
+        return f"{entry.title}\n{excerpt(entry.clause.text)}\n{cite}"
     hotlines = texts.LIST_SEPARATOR.join(texts.HOTLINE_NAMES[h] for h in curated.hotlines)
     ask = texts.ASK_PREFIX + curated.ask
     if hotlines:
@@ -81,6 +85,18 @@ def explain(
         if optional in lines:
             lines.remove(optional)
     return "\n".join(lines)
+
+
+def excerpt(text: str, limit: int = RAW_EXCERPT_CHARS) -> str:
+    """A clause's own words up to `limit`, cut after a sentence (or a clause) rather than mid-word."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    for stops in (_SENTENCE_ENDS, _CLAUSE_ENDS):
+        cut = max(head.rfind(stop) for stop in stops)
+        if cut >= limit // 3:
+            return head[: cut + 1] + "…"
+    return head + "…"
 
 
 def full_text(entry: IndexedClause) -> str:
@@ -100,6 +116,32 @@ def _fallback_text(result: MatchResult) -> str:
     return texts.FALLBACK_NO_MATCH
 
 
+def closest_topics(result: MatchResult, limit: int = 2) -> list[Choice]:
+    """Menu topics of the clauses that came closest, for a question that may be a policy one."""
+    keys: list[tuple[str, str]] = []
+    for ranked in result.ranked:
+        found = next((item for item in texts.MENU if ranked.entry.topic in item[2]), None)
+        if found is not None and (found[0], found[1]) not in keys:
+            keys.append((found[0], found[1]))
+    return [
+        Choice(texts.CLOSEST_TOPIC.format(label=label), TOPIC_PAYLOAD_PREFIX + key)
+        for label, key in keys[:limit]
+    ]
+
+
+def _second_source(
+    result: MatchResult, lead: IndexedClause, rest: list[RankedClause]
+) -> IndexedClause | None:
+    """A curated runner-up close to the best that is not the answer's own clause."""
+    if result.verdict != Verdict.ANSWER or not rest:
+        return None
+    runner = rest[0]
+    best_score = result.ranked[0].score if result.ranked else 0.0
+    if runner.entry is lead or runner.entry.curated is None or runner.entry.topic == "legal_aid":
+        return None
+    return runner.entry if runner.score >= SECOND_SOURCE_RATIO * best_score else None
+
+
 def menu_choice() -> Choice:
     return Choice(texts.MENU_LABEL, MENU_PAYLOAD)
 
@@ -116,6 +158,8 @@ def compose_answer(result: MatchResult) -> Answer:
         if result.handoff:
             text += "\n" + texts.HANDOFF_OFFER
             choices.insert(0, legal_aid_choice())
+        if result.fallback_reason == FallbackReason.NO_MATCH:
+            choices[:0] = closest_topics(result)
         return Answer(text, None, (), result.handoff, True, tuple(choices))
     best = result.best
     lead = best.entry
@@ -136,6 +180,13 @@ def compose_answer(result: MatchResult) -> Answer:
     body = preface + explain(
         lead, asks_figure=result.asks_figure, limit=SHORT_ANSWER_LIMIT - len(preface)
     )
+    second = _second_source(result, lead, rest)
+    if second is not None:
+        line = texts.SECOND_SOURCE.format(
+            citation=reference(second.short_title, second.clause.id), title=second.title
+        )
+        if len(body) + 1 + len(line) <= SHORT_ANSWER_LIMIT:
+            body += "\n" + line
     choices = [Choice(texts.VIEW_FULL_TEXT, clause_payload("full", lead))]
     if result.handoff:
         choices.insert(0, legal_aid_choice())

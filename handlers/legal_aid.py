@@ -16,14 +16,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from handlers import texts, words
-from handlers.answers import LEGAL_AID_PAYLOAD
+from handlers.answers import LEGAL_AID_PAYLOAD, TOPIC_PAYLOAD_PREFIX
 from handlers.cases import CATEGORIES, CONSENT_VERSION, DISTRICTS, CaseDesk, CaseDraft
 from handlers.draft import ReferralDraft, Step
 from handlers.flow import Flow
 from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
 from handlers.phone import mainland_mobile
 from handlers.state import ConversationState, Script
-from handlers.topics import TOPIC_PAYLOAD_PREFIX
 
 PAYLOAD_PREFIX = "la:"
 # The conversation-state key the draft is stored under (the bot's retention purge reads it).

@@ -10,9 +10,21 @@ from knowledge.curation import Topic
 MENU: tuple[tuple[str, str, tuple[Topic, ...]], ...] = (
     ("找工作·创业", "jobs", ("employment", "campaign")),
     ("技能培训", "skills", ("skills",)),
-    ("工资·合同·工伤", "rights", ("rights",)),
+    (
+        "工资·合同·工伤",
+        "rights",
+        (
+            "rights",
+            "wages",
+            "contract",
+            "dismissal",
+            "working_hours",
+            "work_injury",
+            "arbitration",
+        ),
+    ),
     ("社保", "insurance", ("social_insurance",)),
-    ("落户·居住证", "settle", ("settlement",)),
+    ("落户·居住证", "settle", ("settlement", "residence_permit")),
     ("孩子上学", "school", ("schooling",)),
     ("住房", "housing", ("housing",)),
     ("法律援助", "legal", ("legal_aid",)),
@@ -21,23 +33,26 @@ MENU: tuple[tuple[str, str, tuple[Topic, ...]], ...] = (
 WELCOME = (
     "你好！我是天津农民工政策小助手。\n"
     "直接打字问我就行，比如“老板欠工资怎么办”“孩子能上公办学校吗”。\n"
-    "我按天津市《县域农民工市民化质量提升行动实施方案》回答，每条都注明出处。\n"
+    "我按天津市《县域农民工市民化质量提升行动实施方案》和国家的劳动法律法规"
+    "（劳动合同法、工资支付条例、工伤保险条例等）回答，每条都注明出处。\n"
     "遇到自己的劳动纠纷，我可以帮你联系工会法律援助。"
 )
 HELP = (
     "怎么用：\n"
     "1. 直接打字提问，说大白话就行，繁体、拼音也可以。\n"
-    "2. 点“查看原文”看政策原话。\n"
+    "2. 点“查看原文”看政策或法律原话。\n"
     "3. 发 /topics 或“菜单”按类别浏览。\n"
     "4. 自己遇到欠薪、工伤、被辞退，发“法律援助”。\n"
-    "我只讲政策原文里有的内容，具体办理以相关部门为准。"
+    "我只讲政策和法律原文里有的内容，具体办理以相关部门为准。"
 )
 TOPICS_PROMPT = "想了解哪方面？点一下："
-TOPIC_CLAUSES_PROMPT = "“{label}”方面，《实施方案》写了这些，点一下看说明："
+TOPIC_CLAUSES_PROMPT = (
+    "“{label}”方面，《实施方案》写了这些，点一下看说明（法律上的具体规定，直接打字问我）："
+)
 UNSUPPORTED_HINT = "我现在只看得懂文字。请把问题打字发给我，比如“工伤保险回老家还能领吗”。"
 EMPTY_HINT = "没看到问题内容。请直接打字问我，比如“怎么申请创业担保贷款”。"
 FALLBACK_NO_MATCH = (
-    "抱歉，这个问题《实施方案》里没有写到，我不能乱说。\n"
+    "抱歉，这个问题我查的《实施方案》和劳动法律法规里都没有写到，我不能乱说。\n"
     "我能回答：找工作·创业、技能培训、工资·合同·工伤、社保、落户·居住证、孩子上学、住房、法律援助。"
     "换个说法再问，或打12345政务服务热线。"
 )
@@ -46,7 +61,7 @@ FALLBACK_OFF_TOPIC = (
     "我能回答：找工作·创业、技能培训、工资·合同·工伤、社保、落户·居住证、孩子上学、住房、法律援助。"
 )
 FALLBACK_OTHER_REGION = (
-    "我只了解天津的《实施方案》，{region}的政策我答不了，请打当地的12345政务服务热线问。\n"
+    "我只了解天津的政策和国家的劳动法律，{region}本地的规定我答不了，请打当地的12345政务服务热线问。\n"
     "如果你在天津打工，可以问我天津这边的政策。"
 )
 HANDOFF_OFFER = (
@@ -59,6 +74,10 @@ LEGAL_AID_INFO = (
     "• 打12348公共法律服务热线问法律问题；欠薪、劳动合同问题也可打12333。"
 )
 AMBIGUOUS_PREFIX = "你的问题可能说的是两件事，先说第一条："
+# A second article the answer needs, said in one line after the first.
+SECOND_SOURCE = "另见{citation}：{title}"
+# After a fallback, the topics closest to what was asked.
+CLOSEST_TOPIC = "也许你想问：{label}"
 ALSO_MAYBE = "也可能你想问："
 RELATED = "相关："
 VIEW_FULL_TEXT = "查看原文"

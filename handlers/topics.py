@@ -7,6 +7,7 @@ from collections.abc import Callable
 from handlers import texts, words
 from handlers.answers import (
     MENU_PAYLOAD,
+    TOPIC_PAYLOAD_PREFIX,
     clause_payload,
     explain,
     full_text,
@@ -19,7 +20,6 @@ from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
 from handlers.state import ConversationState
 from knowledge.match import Matcher
 
-TOPIC_PAYLOAD_PREFIX = "topic:"
 # /cancel outside a flow has nothing to cancel: the menu is the way back.
 MENU_COMMANDS = frozenset({"topics", "menu", "cancel"})
 

@@ -41,6 +41,11 @@ def clause_label(clause_id: str) -> str:
     return label
 
 
+def reference(short_title: str, clause_id: str) -> str:
+    """《劳动合同法》第八十二条"""
+    return f"《{short_title}》{clause_label(clause_id)}"
+
+
 def citation(short_title: str, clause_id: str) -> str:
     """依据：《实施方案》二（三）3"""
-    return f"依据：《{short_title}》{clause_label(clause_id)}"
+    return "依据：" + reference(short_title, clause_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import texts
-from handlers.topics import TOPIC_PAYLOAD_PREFIX
+from handlers.answers import TOPIC_PAYLOAD_PREFIX
 
 # WeChat shows at most 3 top-level buttons with 5 entries each.
 MAX_SUB_BUTTONS = 5
