@@ -77,8 +77,14 @@ def import_startup_sources(engine: Engine, extra_sources: list[Path]) -> list[Im
         ]
 
 
-def build_matcher(engine: Engine) -> Matcher:
-    """The index over everything imported; built once per process."""
+def build_matcher(engine: Engine, *, curated: frozenset[str] | None = None) -> Matcher:
+    """The index over everything imported; built once per process.
+
+    `curated` keeps the curated layer of those documents only (the evaluation's measure of how
+    documents nobody curated are answered); None keeps every document's.
+    """
     with Session(engine) as session:
         knowledge = load_knowledge(session=session)
+    if curated is not None:
+        knowledge = [(doc, cur if doc.key in curated else None) for doc, cur in knowledge]
     return Matcher(knowledge, load_lexicon())

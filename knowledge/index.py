@@ -23,6 +23,8 @@ FIELD_WEIGHTS: Mapping[str, float] = {
     "summary": 1.0,
     "text": 1.0,
     "next_steps": 0.3,
+    # The titles of the chapter and section an article stands in (第三章 工伤认定).
+    "context": 0.5,
 }
 # A word in the clause's own title says what it is about beyond what BM25's saturated count can:
 # 落户 in 居住证和积分落户 outweighs 落户 said three times in the fiscal-transfer clause.
@@ -39,6 +41,8 @@ class IndexedClause:
     short_title: str
     clause: Clause
     curated: CuratedClause | None
+    # The headings above the clause, nearest last: what its part of the document is about.
+    context: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -65,7 +69,7 @@ class Posting:
 
 def clause_fields(entry: IndexedClause) -> dict[str, str]:
     """The texts of a clause the index reads, by field name."""
-    fields = {"text": entry.clause.text, "title": entry.clause.title}
+    fields = {"text": entry.clause.text, "title": entry.clause.title, "context": entry.context}
     if entry.curated is not None:
         curated = entry.curated
         fields["title"] = f"{entry.clause.title} {curated.title}"
@@ -136,7 +140,16 @@ def indexed_clauses(
     entries: list[IndexedClause] = []
     for document, curation in knowledge:
         short_title = curation.short_title if curation else document.short_title
+        titles = {clause.id: clause.title for clause in document.clauses}
+        parents = {clause.id: clause.parent for clause in document.clauses}
         for clause in document.clauses:
             curated = curation.clauses.get(clause.id) if curation else None
-            entries.append(IndexedClause(document.key, short_title, clause, curated))
+            headings: list[str] = []
+            parent = clause.parent
+            while parent is not None and parent in titles:
+                headings.insert(0, titles[parent])
+                parent = parents[parent]
+            entries.append(
+                IndexedClause(document.key, short_title, clause, curated, " ".join(headings))
+            )
     return entries
