@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -36,6 +37,8 @@ FUZZY_PHRASE_WEIGHT = 0.8
 # are left to the sound-alike corrector, since one slip in four is as close as a different word.
 FUZZY_PHRASE_CUTOFF = 80.0
 FUZZY_PHRASE_MIN_CHARS = 5
+# At the cutoff a phrase may differ from its window in at most this share of its length (Indel).
+FUZZY_MISSING_SHARE = 0.4
 # Below this the best clause shares too little with the question to be its answer: a score
 # (BM25 weighted by coverage) this low, or less than this share of the question's information.
 MIN_ANSWER_SCORE = 2.0
@@ -170,6 +173,16 @@ class Matcher:
             or r"(?!x)x"
         )
         self._fuzzy_phrases = sorted(p for p in phrases if len(p) >= FUZZY_PHRASE_MIN_CHARS)
+        # A phrase can reach the typo cutoff only if the question has most of its characters:
+        # the characters index narrows the rapidfuzz pass to those candidates.
+        self._phrases_by_char: dict[str, list[int]] = {}
+        for number, phrase in enumerate(self._fuzzy_phrases):
+            for char in set(phrase):
+                self._phrases_by_char.setdefault(char, []).append(number)
+        self._phrase_needs = [
+            len(set(phrase)) - math.ceil(FUZZY_MISSING_SHARE * len(phrase))
+            for phrase in self._fuzzy_phrases
+        ]
         self.index = ClauseIndex(entries, self._tokenizer)
         frequencies = self._tokenizer.word_frequencies
         canonical_terms = set(canonical)
@@ -272,7 +285,10 @@ class Matcher:
                 terms[canonical] = SYNONYM_WEIGHT
                 spans.append((found.start(), found.end(), canonical))
         for phrase, _score, _ in process.extract_iter(
-            text, self._fuzzy_phrases, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_PHRASE_CUTOFF
+            text,
+            self._fuzzy_candidates(text),
+            scorer=fuzz.partial_ratio,
+            score_cutoff=FUZZY_PHRASE_CUTOFF,
         ):
             alignment = fuzz.partial_ratio_alignment(phrase, text)
             # A window cut short by the end of the question is a shared prefix, not a typo.
@@ -286,6 +302,17 @@ class Matcher:
             for feature in self._expansions[term]:
                 features[feature] = max(features.get(feature, 0.0), weight)
         return features, spans
+
+    def _fuzzy_candidates(self, text: str) -> list[str]:
+        """Phrases sharing enough of their characters with the question to be typed with a slip."""
+        shared: Counter[int] = Counter()
+        for char in set(text):
+            shared.update(self._phrases_by_char.get(char, ()))
+        return [
+            self._fuzzy_phrases[number]
+            for number, count in shared.items()
+            if count >= self._phrase_needs[number]
+        ]
 
     def _scores(self, features: Mapping[str, float], *, is_overview: bool) -> list[float]:
         """BM25 scores with headings kept for overview questions and the framing yielding."""
