@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.storage.engine import run_transaction
+from bot.storage.repositories.clause_features import (
+    cached_features,
+    drop_features_except,
+    store_features,
+)
 from bot.storage.repositories.documents import ImportOutcome, import_document, load_knowledge
 from knowledge.curation import Curation, load_curation
 from knowledge.document import Document
@@ -77,6 +84,23 @@ def import_startup_sources(engine: Engine, extra_sources: list[Path]) -> list[Im
         ]
 
 
+class SqlFeatureCache:
+    """The index's `FeatureCache` in the database, so every process and restart shares it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get_many(self, keys: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
+        found = run_transaction(self._engine, lambda s: cached_features(keys, session=s))
+        if len(found) < len(keys):
+            # Texts changed: what the old texts were cut into is of no further use.
+            run_transaction(self._engine, lambda s: drop_features_except(keys, session=s))
+        return found
+
+    def put_many(self, counts: Mapping[str, Mapping[str, float]]) -> None:
+        run_transaction(self._engine, lambda s: store_features(counts, session=s))
+
+
 def build_matcher(engine: Engine, *, curated: frozenset[str] | None = None) -> Matcher:
     """The index over everything imported; built once per process.
 
@@ -87,4 +111,4 @@ def build_matcher(engine: Engine, *, curated: frozenset[str] | None = None) -> M
         knowledge = load_knowledge(session=session)
     if curated is not None:
         knowledge = [(doc, cur if doc.key in curated else None) for doc, cur in knowledge]
-    return Matcher(knowledge, load_lexicon())
+    return Matcher(knowledge, load_lexicon(), feature_cache=SqlFeatureCache(engine))

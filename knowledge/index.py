@@ -7,10 +7,12 @@ precomputed into postings, so scoring a question is a few dictionary look-ups an
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from knowledge.curation import CuratedClause, Curation, Topic
 from knowledge.document import Clause, Document
@@ -79,15 +81,36 @@ def clause_fields(entry: IndexedClause) -> dict[str, str]:
     return fields
 
 
+class FeatureCache(Protocol):
+    """Clause features tokenised by an earlier start, by a key of their texts and the tokenizer."""
+
+    def get_many(self, keys: Sequence[str]) -> Mapping[str, Mapping[str, float]]: ...
+
+    def put_many(self, counts: Mapping[str, Mapping[str, float]]) -> None: ...
+
+
+def feature_key(entry: IndexedClause, tokenizer_fingerprint: str) -> str:
+    """Changes whenever a clause's indexed texts, the field weights or the tokenizer change."""
+    digest = hashlib.sha256(tokenizer_fingerprint.encode())
+    for field, text in sorted(clause_fields(entry).items()):
+        digest.update(f"\x00{field}\x01{FIELD_WEIGHTS[field]}\x02{text}".encode())
+    return digest.hexdigest()
+
+
 class ClauseIndex:
     """Postings from feature to (clause, BM25 weight), and the clauses themselves."""
 
-    def __init__(self, entries: Sequence[IndexedClause], tokenizer: Tokenizer) -> None:
+    def __init__(
+        self,
+        entries: Sequence[IndexedClause],
+        tokenizer: Tokenizer,
+        cache: FeatureCache | None = None,
+    ) -> None:
         self.entries: tuple[IndexedClause, ...] = tuple(entries)
         self.positions: dict[tuple[str, str], int] = {
             entry.key: position for position, entry in enumerate(self.entries)
         }
-        weighted_counts = [self._weighted_counts(entry, tokenizer) for entry in self.entries]
+        weighted_counts = self._all_weighted_counts(tokenizer, cache)
         lengths = [sum(counts.values()) for counts in weighted_counts]
         average_length = sum(lengths) / max(len(lengths), 1)
         document_frequency: Counter[str] = Counter()
@@ -114,6 +137,23 @@ class ClauseIndex:
         self.features: tuple[frozenset[str], ...] = tuple(
             frozenset(counts) for counts in weighted_counts
         )
+
+    def _all_weighted_counts(
+        self, tokenizer: Tokenizer, cache: FeatureCache | None
+    ) -> list[Mapping[str, float]]:
+        """Tokenising every clause is most of the start-up; a cache keeps what did not change."""
+        if cache is None:
+            return [self._weighted_counts(entry, tokenizer) for entry in self.entries]
+        keys = [feature_key(entry, tokenizer.fingerprint) for entry in self.entries]
+        known = cache.get_many(keys)
+        fresh = {
+            key: self._weighted_counts(entry, tokenizer)
+            for key, entry in zip(keys, self.entries, strict=True)
+            if key not in known
+        }
+        if fresh:
+            cache.put_many(fresh)
+        return [known.get(key) or fresh[key] for key in keys]
 
     @staticmethod
     def _weighted_counts(entry: IndexedClause, tokenizer: Tokenizer) -> dict[str, float]:

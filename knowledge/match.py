@@ -21,7 +21,7 @@ from knowledge.coverage import ContentReader
 from knowledge.curation import Curation, Topic
 from knowledge.document import Document
 from knowledge.handoff import is_handoff
-from knowledge.index import ClauseIndex, IndexedClause, indexed_clauses
+from knowledge.index import ClauseIndex, FeatureCache, IndexedClause, indexed_clauses
 from knowledge.lexicon import Lexicon
 from knowledge.normalizer import Normalizer, ScriptConverter
 from knowledge.phonetic import PhoneticCorrector
@@ -140,6 +140,8 @@ class Matcher:
         knowledge: Iterable[tuple[Document, Curation | None]],
         lexicon: Lexicon,
         signals: Signals | None = None,
+        *,
+        feature_cache: FeatureCache | None = None,
     ) -> None:
         self._signals = signals or load_signals()
         entries = indexed_clauses(knowledge)
@@ -183,7 +185,7 @@ class Matcher:
             len(set(phrase)) - math.ceil(FUZZY_MISSING_SHARE * len(phrase))
             for phrase in self._fuzzy_phrases
         ]
-        self.index = ClauseIndex(entries, self._tokenizer)
+        self.index = ClauseIndex(entries, self._tokenizer, feature_cache)
         frequencies = self._tokenizer.word_frequencies
         canonical_terms = set(canonical)
         self._everyday_weight = {
