@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cached_property
 from dataclasses import dataclass
+from functools import cached_property
 
 import opencc
 
