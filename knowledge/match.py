@@ -8,14 +8,10 @@ Everything expensive happens in `Matcher.__init__`; `match` does no I/O and logs
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-from rapidfuzz import fuzz, process
 
 from knowledge.coverage import ContentReader
 from knowledge.curation import Curation, Topic
@@ -25,20 +21,11 @@ from knowledge.index import ClauseIndex, FeatureCache, IndexedClause, indexed_cl
 from knowledge.lexicon import Lexicon
 from knowledge.normalizer import Normalizer, ScriptConverter
 from knowledge.phonetic import PhoneticCorrector
+from knowledge.query import QueryReader
 from knowledge.scope import ScopeCheck, check_scope
 from knowledge.signals import Signals, load_signals
 from knowledge.tokenizer import Tokenizer
 
-WORD_WEIGHT = 1.0
-BIGRAM_WEIGHT = 0.4
-SYNONYM_WEIGHT = 1.0
-FUZZY_PHRASE_WEIGHT = 0.8
-# One wrong character in a five-character phrase scores 80 (Indel ratio); four-character phrases
-# are left to the sound-alike corrector, since one slip in four is as close as a different word.
-FUZZY_PHRASE_CUTOFF = 80.0
-FUZZY_PHRASE_MIN_CHARS = 5
-# At the cutoff a phrase may differ from its window in at most this share of its length (Indel).
-FUZZY_MISSING_SHARE = 0.4
 # Below this the best clause shares too little with the question to be its answer: a score
 # (BM25 weighted by coverage) this low, or less than this share of the question's information.
 MIN_ANSWER_SCORE = 2.0
@@ -62,10 +49,6 @@ RESIDUAL_SHARE = 0.25
 VOCABULARY_WORD_FREQUENCY = 300
 # The plan's framing (notice, parts) yields to its operative clauses when both fit equally.
 FRAMING_FACTOR = 0.9
-SINGLE_CHAR_WEIGHT = 0.5
-# Everyday words (地方, 工作, 问题) say little about which clause is meant, however rare they are
-# in the plan: above this jieba frequency a word's weight shrinks with its log-frequency.
-COMMON_WORD_FREQUENCY = 10_000
 
 
 class Verdict(StrEnum):
@@ -168,40 +151,10 @@ class Matcher:
             common_words=self._tokenizer.word_frequencies,
             segment=self._tokenizer.segment,
         )
-        self._synonyms = dict(lexicon.synonyms)
-        self._patterns = lexicon.patterns
-        self._synonym_pattern = re.compile(
-            "|".join(re.escape(v) for v in sorted(self._synonyms, key=len, reverse=True))
-            or r"(?!x)x"
-        )
-        self._fuzzy_phrases = sorted(p for p in phrases if len(p) >= FUZZY_PHRASE_MIN_CHARS)
-        # A phrase can reach the typo cutoff only if the question has most of its characters:
-        # the characters index narrows the rapidfuzz pass to those candidates.
-        self._phrases_by_char: dict[str, list[int]] = {}
-        for number, phrase in enumerate(self._fuzzy_phrases):
-            for char in set(phrase):
-                self._phrases_by_char.setdefault(char, []).append(number)
-        self._phrase_needs = [
-            len(set(phrase)) - math.ceil(FUZZY_MISSING_SHARE * len(phrase))
-            for phrase in self._fuzzy_phrases
-        ]
         self.index = ClauseIndex(entries, self._tokenizer, feature_cache)
-        frequencies = self._tokenizer.word_frequencies
-        canonical_terms = set(canonical)
-        self._everyday_weight = {
-            feature: WORD_WEIGHT / (1 + math.log10(frequencies[feature] / COMMON_WORD_FREQUENCY))
-            for feature in self.index.postings
-            if frequencies.get(feature, 0) > COMMON_WORD_FREQUENCY
-            and feature not in canonical_terms
-        }
-        self._expansions = {
-            term: self._expansion(term)
-            for term in {
-                *self._synonyms.values(),
-                *self._fuzzy_phrases,
-                *(canonical for _, canonical in lexicon.patterns),
-            }
-        }
+        self._query = QueryReader(
+            self._tokenizer, lexicon, phrases, self.index, canonical_terms=set(canonical)
+        )
         self._content = ContentReader(self._tokenizer)
         self._heights = heading_heights(self.index.entries)
         self._framing = [
@@ -234,22 +187,6 @@ class Matcher:
             for word in scope.off_domain
         )
 
-    def _expansion(self, term: str) -> tuple[str, ...]:
-        """A term's whole words where the index knows them, else their parts (拖欠工资 → 拖欠, 工资).
-
-        Whole words only: adding 用人单位's parts (用人, 单位) as well would count one idea three
-        times against a two-character term's once.
-        """
-        features: list[str] = []
-        for word in self._tokenizer.main_words(term):
-            if word in self.index.postings:
-                features.append(word)
-            else:
-                features.extend(
-                    part for part in self._tokenizer.words(word) if part in self.index.postings
-                )
-        return tuple(dict.fromkeys(features))
-
     @property
     def entries(self) -> tuple[IndexedClause, ...]:
         return self.index.entries
@@ -260,61 +197,7 @@ class Matcher:
 
     def query_features(self, text: str) -> dict[str, float]:
         """Weighted features of a normalised, corrected question."""
-        return self._read_query(text)[0]
-
-    def _read_query(self, text: str) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
-        """Weighted features, and where in the question each lexicon term was found."""
-        features: dict[str, float] = {}
-        spans: list[tuple[int, int, str]] = []
-        for feature in self._tokenizer.features(text):
-            if feature.startswith("#"):
-                weight = BIGRAM_WEIGHT
-            elif len(feature) == 1:  # 钱, 房, 扣: meaningful, but too loose to lead
-                weight = SINGLE_CHAR_WEIGHT
-            else:
-                weight = self._everyday_weight.get(feature, WORD_WEIGHT)
-            features[feature] = max(features.get(feature, 0.0), weight)
-        terms: dict[str, float] = {}
-        edges = self._tokenizer.boundaries(text)
-        # A variant must start and end at word breaks: 农民工办 inside 农民工办事 is not the office.
-        for start in edges:
-            match = self._synonym_pattern.match(text, start)
-            if match is not None and match.end() in edges:
-                terms[self._synonyms[match.group(0)]] = SYNONYM_WEIGHT
-                spans.append((match.start(), match.end(), self._synonyms[match.group(0)]))
-        for pattern, canonical in self._patterns:
-            for found in pattern.finditer(text):
-                terms[canonical] = SYNONYM_WEIGHT
-                spans.append((found.start(), found.end(), canonical))
-        for phrase, _score, _ in process.extract_iter(
-            text,
-            self._fuzzy_candidates(text),
-            scorer=fuzz.partial_ratio,
-            score_cutoff=FUZZY_PHRASE_CUTOFF,
-        ):
-            alignment = fuzz.partial_ratio_alignment(phrase, text)
-            # A window cut short by the end of the question is a shared prefix, not a typo.
-            if (
-                alignment is not None
-                and alignment.dest_end - alignment.dest_start >= len(phrase) - 1
-            ):
-                terms.setdefault(phrase, FUZZY_PHRASE_WEIGHT)
-                spans.append((alignment.dest_start, alignment.dest_end, phrase))
-        for term, weight in terms.items():
-            for feature in self._expansions[term]:
-                features[feature] = max(features.get(feature, 0.0), weight)
-        return features, spans
-
-    def _fuzzy_candidates(self, text: str) -> list[str]:
-        """Phrases sharing enough of their characters with the question to be typed with a slip."""
-        shared: Counter[int] = Counter()
-        for char in set(text):
-            shared.update(self._phrases_by_char.get(char, ()))
-        return [
-            self._fuzzy_phrases[number]
-            for number, count in shared.items()
-            if count >= self._phrase_needs[number]
-        ]
+        return self._query.read(text)[0]
 
     def _scores(self, features: Mapping[str, float], *, is_overview: bool) -> list[float]:
         """BM25 scores with headings kept for overview questions and the framing yielding."""
@@ -363,8 +246,8 @@ class Matcher:
         # In an overview question "总结一下/有哪些措施/这个方案" say what kind of answer is
         # wanted, not what it is about; elsewhere "这个文件" may be the subject (who issued it).
         asked = shapes.overview.sub(" ", shapes.plan_itself.sub(" ", text)) if is_overview else text
-        features, term_spans = self._read_query(asked)
-        content = self._content.read(asked, term_spans, self._expansions)
+        features, term_spans = self._query.read(asked)
+        content = self._content.read(asked, term_spans, self._query.expansions)
         scores = self._scores(features, is_overview=is_overview)
         handoff = is_handoff(text, self._signals.handoff)
         order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
