@@ -123,6 +123,7 @@ class QueryReader:
             for found in pattern.finditer(text):
                 terms[canonical] = SYNONYM_WEIGHT
                 spans.append((found.start(), found.end(), canonical))
+        words: list[tuple[int, int]] | None = None  # segmented only when a phrase comes close
         for phrase, _score, _ in process.extract_iter(
             text,
             self._fuzzy_candidates(text),
@@ -130,10 +131,17 @@ class QueryReader:
             score_cutoff=FUZZY_PHRASE_CUTOFF,
         ):
             alignment = fuzz.partial_ratio_alignment(phrase, text)
+            if words is None:
+                words = self._known_words(text)
             # A window cut short by the end of the question is a shared prefix, not a typo.
+            # A short question can sit inside a long phrase (居住证怎么办 in 中介扣证怎么办): the
+            # window found must itself be the phrase with a slip, not a fragment of it.
             if (
                 alignment is not None
                 and alignment.dest_end - alignment.dest_start >= len(phrase) - 1
+                and fuzz.ratio(phrase, text[alignment.dest_start : alignment.dest_end])
+                >= FUZZY_PHRASE_CUTOFF
+                and not self._slip_is_a_word(text, phrase, alignment.dest_start, words)
             ):
                 terms.setdefault(phrase, FUZZY_PHRASE_WEIGHT)
                 spans.append((alignment.dest_start, alignment.dest_end, phrase))
@@ -141,6 +149,23 @@ class QueryReader:
             for feature in self.expansions[term]:
                 features[feature] = max(features.get(feature, 0.0), weight)
         return features, spans
+
+    def _known_words(self, text: str) -> list[tuple[int, int]]:
+        frequencies = self._tokenizer.word_frequencies
+        return [
+            (start, end)
+            for word, start, end in self._tokenizer.segment(text)
+            if end - start >= 2 and frequencies.get(word, 0) > 0
+        ]
+
+    @staticmethod
+    def _slip_is_a_word(text: str, phrase: str, start: int, words: list[tuple[int, int]]) -> bool:
+        """Where the window differs from the phrase, was a real word typed (申请, not 申诉)?"""
+        window = text[start : start + len(phrase)]
+        differing = [
+            start + i for i, (a, b) in enumerate(zip(window, phrase, strict=False)) if a != b
+        ]
+        return any(s <= position < e for position in differing for s, e in words)
 
     def _fuzzy_candidates(self, text: str) -> list[str]:
         """Phrases sharing enough of their characters with the question to be typed with a slip."""
