@@ -155,7 +155,7 @@ class Matcher:
         self._query = QueryReader(
             self._tokenizer, lexicon, phrases, self.index, canonical_terms=set(canonical)
         )
-        self._content = ContentReader(self._tokenizer)
+        self._content = ContentReader(self._tokenizer, self._signals.shapes.asking_words)
         self._heights = heading_heights(self.index.entries)
         self._framing = [
             position
