@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from knowledge.coverage import ContentReader
-from knowledge.curation import Curation, Topic
+from knowledge.curation import Curation, Topic, topic_family
 from knowledge.document import Document
 from knowledge.handoff import is_handoff
 from knowledge.index import ClauseIndex, FeatureCache, IndexedClause, indexed_clauses
@@ -43,6 +43,9 @@ MAX_RANKED = 5
 SHORTLIST = 12
 COVERAGE_FLOOR = 0.1
 COVERAGE_EXPONENT = 1.0
+# The other kind of text (plan ↔ law) on the same matter is offered second from this share of the
+# best score: a law's rule with Tianjin's promise, Tianjin's promise with the law's rule.
+COMPANION_RATIO = 0.3
 # Runners-up rank on what the best clause leaves unexplained plus this share of their own score.
 RESIDUAL_SHARE = 0.25
 # Lexicon words join jieba's dictionary at a modest frequency: known, but not glued over real words.
@@ -162,6 +165,13 @@ class Matcher:
             for position, entry in enumerate(self.index.entries)
             if entry.clause.kind in ("preamble", "part")
         ]
+        # The plan is the first document; laws are the rest. Items only: no headings as companions.
+        self._plan_key = self.index.entries[0].document_key if self.index.entries else ""
+        self._by_family: dict[str, list[int]] = {}
+        for position, entry in enumerate(self.index.entries):
+            family = topic_family(entry.topic)
+            if family is not None and entry.is_item:
+                self._by_family.setdefault(family, []).append(position)
         self._legal_aid = next(
             (
                 position
@@ -232,6 +242,29 @@ class Matcher:
         )
         return rest[: MAX_RANKED - 1]
 
+    def _with_companion(self, organic: list[int], scores: list[float]) -> list[int]:
+        """A law's answer with what the plan promises on its matter beside it, and the reverse.
+
+        The best clause of the other kind (plan ↔ law) in the same topic family, if it has a
+        real share of the best score, becomes the second source.
+        """
+        lead = self.index.entries[organic[0]]
+        family = topic_family(lead.topic)
+        is_plan = lead.document_key == self._plan_key
+        companion = max(
+            (
+                i
+                for i in self._by_family.get(family or "", ())
+                if (self.index.entries[i].document_key == self._plan_key) != is_plan
+            ),
+            key=scores.__getitem__,
+            default=None,
+        )
+        if companion is None or scores[companion] < COMPANION_RATIO * scores[organic[0]]:
+            return organic
+        rest = [i for i in organic[1:] if i != companion]
+        return [organic[0], companion, *rest][:MAX_RANKED]
+
     def match(self, question: str) -> MatchResult:
         normalized = self._normalizer.normalize(question)
         shapes = self._signals.shapes
@@ -255,15 +288,19 @@ class Matcher:
         shortlist = [i for i in order[:SHORTLIST] if scores[i] > 0]
         coverages = {i: content.coverage(self.index.features[i]) for i in shortlist}
         raw_scores = {i: scores[i] for i in shortlist}
-        for i in shortlist:
-            scores[i] *= (COVERAGE_FLOOR + coverages[i]) ** COVERAGE_EXPONENT
-        order = sorted(shortlist, key=scores.__getitem__, reverse=True)
+        listed = set(shortlist)
+        for i in range(len(scores)):
+            # Clauses past the shortlist count as explaining nothing, so all share one scale.
+            scores[i] *= (COVERAGE_FLOOR + coverages.get(i, 0.0)) ** COVERAGE_EXPONENT
+        order = sorted(listed, key=scores.__getitem__, reverse=True)
         organic = [i for i in order[:MAX_RANKED] if scores[i] > 0]
         is_close = len(organic) > 1 and scores[organic[1]] >= AMBIGUITY_RATIO * scores[organic[0]]
         best_score = raw_scores[organic[0]] if organic else 0.0
         coverage = coverages[organic[0]] if organic else 0.0
         if organic and not is_close:
             organic = [organic[0], *self._runners_up(features, scores, organic[0], is_overview)]
+        if organic and not is_close:
+            organic = self._with_companion(organic, scores)
         if handoff and self._legal_aid is not None:
             # Someone's own dispute: the clause on the matter, then the union's legal aid.
             matter = [i for i in organic if i != self._legal_aid]
