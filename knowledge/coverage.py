@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
+from functools import cached_property
 
 from knowledge.tokenizer import Tokenizer
 
@@ -38,7 +39,7 @@ class Span:
     features: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class QuestionContent:
     """A question's content words with their information, and every way a clause may explain them."""
 
@@ -56,13 +57,25 @@ class QuestionContent:
         if total <= 0:
             return 0.0
         explained = bytearray(len(self.text))
-        for span in self.spans:
-            if any(feature in clause_features for feature in span.features):
-                explained[span.start : span.end] = b"\x01" * (span.end - span.start)
+        for feature in self._span_features & clause_features:
+            for start, end in self._spans_by_feature[feature]:
+                explained[start:end] = b"\x01" * (end - start)
         covered = sum(
             weight * sum(explained[start:end]) / (end - start) for start, end, weight in self.words
         )
         return covered / total
+
+    @cached_property
+    def _spans_by_feature(self) -> dict[str, list[tuple[int, int]]]:
+        by_feature: dict[str, list[tuple[int, int]]] = {}
+        for span in self.spans:
+            for feature in span.features:
+                by_feature.setdefault(feature, []).append((span.start, span.end))
+        return by_feature
+
+    @cached_property
+    def _span_features(self) -> frozenset[str]:
+        return frozenset(self._spans_by_feature)
 
 
 class ContentReader:

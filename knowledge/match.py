@@ -153,6 +153,7 @@ class Matcher:
             readings=lexicon.readings,
             common_words=self._tokenizer.word_frequencies,
             segment=self._tokenizer.segment,
+            function_words=lexicon.stopwords,
         )
         self.index = ClauseIndex(entries, self._tokenizer, feature_cache)
         self._query = QueryReader(

@@ -43,11 +43,15 @@ class PhoneticCorrector:
         readings: Mapping[str, str],
         common_words: Mapping[str, int],
         segment: Callable[[str], Iterable[tuple[str, int, int]]],
+        function_words: frozenset[str] = frozenset(),
     ) -> None:
         # A window that is itself a common word (事业, 工商) was meant as typed, and so was one that
         # would cut a common word in two (上半 in 上半年, 保障方 in 保障方面).
         self._common_words = common_words
         self._segment = segment
+        # 死了 is not a slip for 私了: a two-character window that shares only a particle with a
+        # term shares nothing that matters.
+        self._function_words = function_words
         # Each character's everyday toneless reading: reading characters one by one (not by
         # phrase) keeps a term's key and a typo's key comparable, and the hot path cheap.
         self._readings = readings
@@ -141,7 +145,10 @@ class PhoneticCorrector:
             if any(s < position < e or s < end < e for s, e in common_spans):
                 continue
             for term in terms:
-                differing = sum(1 for a, b in zip(term, window, strict=True) if a != b)
+                shared = [a for a, b in zip(term, window, strict=True) if a == b]
+                differing = length - len(shared)
+                if length == 2 and all(char in self._function_words for char in shared):
+                    continue
                 if differing < length and differing * 2 <= length:
                     return term, common_spans
         return None, common_spans

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -10,6 +11,10 @@ from pathlib import Path
 
 import jieba
 
+# Questions whose segmentation is kept: enough for the handful of passes over one question.
+SEGMENT_CACHE_SIZE = 64
+# Single words are read again and again (each question's words, each term's parts).
+WORDS_CACHE_SIZE = 20_000
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_OR_DIGIT = re.compile(r"[a-z0-9]+")
 
@@ -42,6 +47,13 @@ class Tokenizer:
         digest.update("\n".join(f"{w} {f}" for w, f in words).encode())
         digest.update("\n".join(sorted(stopwords)).encode())
         self.fingerprint = digest.hexdigest()
+        self._words = functools.lru_cache(maxsize=WORDS_CACHE_SIZE)(
+            lambda text: tuple(w for w in self._jieba.cut_for_search(text) if self.is_content(w))
+        )
+        # The corrector, the query reader and the coverage reader each segment the same question.
+        self._segment = functools.lru_cache(maxsize=SEGMENT_CACHE_SIZE)(
+            lambda text: tuple(self._jieba.tokenize(text))
+        )
 
     def is_content(self, word: str) -> bool:
         """Not a stopword, not punctuation or space."""
@@ -51,11 +63,11 @@ class Tokenizer:
 
     def words(self, text: str) -> list[str]:
         """Search-mode words (long words and their parts), stopwords and punctuation removed."""
-        return [word for word in self._jieba.cut_for_search(text) if self.is_content(word)]
+        return list(self._words(text))
 
-    def segment(self, text: str) -> list[tuple[str, int, int]]:
-        """jieba's default segmentation with offsets."""
-        return list(self._jieba.tokenize(text))
+    def segment(self, text: str) -> tuple[tuple[str, int, int], ...]:
+        """jieba's default segmentation with offsets (one question asks it several times)."""
+        return self._segment(text)
 
     def boundaries(self, text: str) -> set[int]:
         """Offsets where jieba's segmentation puts a word break (a phrase must not cut a word)."""
