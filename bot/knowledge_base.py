@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.storage.repositories.documents import ImportOutcome, import_document, load_knowledge
+from bot.storage.repositories.knowledge_additions import current_revision, load_additions
+from knowledge.additions import matcher_with
 from knowledge.curation import Curation, load_curation
 from knowledge.document import Document
 from knowledge.lexicon import bundled_data_path, load_lexicon
@@ -77,8 +79,16 @@ def import_startup_sources(engine: Engine, extra_sources: list[Path]) -> list[Im
         ]
 
 
-def build_matcher(engine: Engine) -> Matcher:
-    """The index over everything imported; built once per process."""
+def build_knowledge(engine: Engine) -> tuple[int, Matcher]:
+    """The index over everything imported plus the curators' additions, and the additions'
+    revision it was built at (read in the same transaction, so the two agree)."""
     with Session(engine) as session:
         knowledge = load_knowledge(session=session)
-    return Matcher(knowledge, load_lexicon())
+        additions = load_additions(session=session)
+        revision = current_revision(session=session)
+    return revision, matcher_with(knowledge, load_lexicon(), additions)
+
+
+def build_matcher(engine: Engine) -> Matcher:
+    """The index over everything imported (with the curators' additions)."""
+    return build_knowledge(engine)[1]
