@@ -72,10 +72,15 @@ def _add_synonym(document: tomlkit.TOMLDocument, variant: str, canonical: str) -
         terms = tomlkit.table()
         document["terms"] = terms
     variants = terms.get(canonical)
-    if not isinstance(variants, Array):
+    if isinstance(variants, Array):
+        return _append(variants, variant)
+    keys = list(terms.keys())
+    try:
+        # After the last term, not after the comment that introduces the next table.
+        terms.value._insert_after(keys[-1], canonical, [variant])
+    except (AttributeError, IndexError):  # an empty table, or a tomlkit without it
         terms[canonical] = [variant]
-        return True
-    return _append(variants, variant)
+    return True
 
 
 def export_additions(

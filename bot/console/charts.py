@@ -40,7 +40,7 @@ def stacked_bars(
     totals = [sum(values[i] for _, values in series) for i in range(len(categories))]
     peak = max(totals) or 1
     slot = plot_width / len(categories)
-    bar = max(2.0, slot * 0.7)
+    bar = min(max(2.0, slot * 0.7), 40.0)
     body = [
         f'<line x1="{left}" y1="{top + BAR_AREA_HEIGHT}" x2="{WIDTH - 10}" '
         f'y2="{top + BAR_AREA_HEIGHT}" stroke="#8c959f"/>',

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 
 from sqlmodel import Session
@@ -15,7 +15,7 @@ from bot.console import figures
 from bot.console.charts import horizontal_bars, stacked_bars
 from bot.console.context import Console
 from bot.console.export import CSV_TYPE, table_csv
-from bot.console.figures import Table
+from bot.console.figures import Cell, Table
 from bot.console.guard import ConsoleRoute, StaffRequest
 from bot.console.pages import download
 from bot.console.roles import FIGURES
@@ -33,12 +33,19 @@ OTHER_TOPICS = "其余主题"
 class FigureSpec:
     title: str
     compute: Callable[[datetime, Session], Table]
-    draw: Callable[[str, Table], str]
+    # The title, the numbers, and the period's days (so a chart over time shows the quiet ones).
+    draw: Callable[[str, Table, list[date]], str]
 
 
-def topics_chart(title: str, table: Table) -> str:
+def _axis(table: Table, days: list[date], *, weekly: bool) -> list[str]:
+    """Every day (or week) of the period, and any the table has besides."""
+    shown = {d - timedelta(days=d.weekday()) if weekly else d for d in days}
+    return sorted({d.isoformat() for d in shown} | {str(row[0]) for row in table.rows})
+
+
+def topics_chart(title: str, table: Table, days: list[date], *, weekly: bool = False) -> str:
     """Periods × topics: the most asked topics as their own series, the rest together."""
-    periods = sorted({str(row[0]) for row in table.rows})
+    periods = _axis(table, days, weekly=weekly)
     totals: Counter[str] = Counter()
     for _period, topic, count in table.rows:
         totals[str(topic)] += int(count)
@@ -53,24 +60,25 @@ def topics_chart(title: str, table: Table) -> str:
     return stacked_bars(title, periods, list(values.items()))
 
 
-def quality_chart(title: str, table: Table) -> str:
-    days = [str(row[0]) for row in table.rows]
-    unanswered = [float(row[2]) for row in table.rows]
-    up = [float(row[4]) for row in table.rows]
-    down = [float(row[5]) for row in table.rows]
-    unrated = [
-        float(row[1]) - u - a - b
-        for row, u, a, b in zip(table.rows, unanswered, up, down, strict=True)
-    ]
+def quality_chart(title: str, table: Table, days: list[date]) -> str:
+    axis = _axis(table, days, weekly=False)
+    by_day = {str(row[0]): row for row in table.rows}
+    empty: tuple[Cell, ...] = ("", 0, 0, 0, 0, 0)
+
+    def column(index: int) -> list[float]:
+        return [float(by_day.get(day, empty)[index]) for day in axis]
+
+    total, unanswered, up, down = column(1), column(2), column(4), column(5)
+    unrated = [t - u - a - b for t, u, a, b in zip(total, unanswered, up, down, strict=True)]
     series = [("未答上", unanswered), ("👎 没用", down), ("👍 有用", up), ("答了未评价", unrated)]
-    return stacked_bars(title, days, series)
+    return stacked_bars(title, axis, series)
 
 
-def counts_chart(title: str, table: Table) -> str:
+def counts_chart(title: str, table: Table, _days: list[date]) -> str:
     return horizontal_bars(title, [(str(row[0]), float(row[1])) for row in table.rows])
 
 
-def times_chart(title: str, table: Table) -> str:
+def times_chart(title: str, table: Table, _days: list[date]) -> str:
     bars: list[tuple[str, float]] = []
     for label, _cases, _claimed, claim_hours, _closed, close_hours in table.rows:
         if claim_hours != "":
@@ -80,7 +88,7 @@ def times_chart(title: str, table: Table) -> str:
     return horizontal_bars(title, bars)
 
 
-def places_chart(title: str, table: Table) -> str:
+def places_chart(title: str, table: Table, _days: list[date]) -> str:
     return horizontal_bars(title, [(f"{row[1]}·{row[2]}", float(row[4])) for row in table.rows])
 
 
@@ -94,7 +102,9 @@ def _cases_by(field: str) -> Callable[[datetime, Session], Table]:
 
 FIGURES_SHOWN: Mapping[str, FigureSpec] = {
     "questions-daily": FigureSpec("每天各主题提问数", _questions(False), topics_chart),
-    "questions-weekly": FigureSpec("每周各主题提问数", _questions(True), topics_chart),
+    "questions-weekly": FigureSpec(
+        "每周各主题提问数", _questions(True), partial(topics_chart, weekly=True)
+    ),
     "answer-quality": FigureSpec(
         "每天答上与未答上、👍 与 👎",
         lambda since, session: figures.answer_quality(since, session=session),
@@ -124,6 +134,11 @@ def period_days(value: str | None) -> int:
     )
 
 
+def period_days_list(since: datetime) -> list[date]:
+    first, today = since.astimezone(BEIJING).date(), utc_now().astimezone(BEIJING).date()
+    return [first + timedelta(days=i) for i in range((today - first).days + 1)]
+
+
 def period_start(days: int) -> datetime:
     """Midnight in Tianjin, `days` days ago counting today."""
     today = utc_now().astimezone(BEIJING).date()
@@ -142,8 +157,9 @@ class FigureRoutes:
             return {name: spec.compute(since, session) for name, spec in FIGURES_SHOWN.items()}
 
         tables = await in_transaction(self._console.engine, work)
+        axis = period_days_list(since)
         shown = [
-            (name, spec.title, spec.draw(spec.title, tables[name]), tables[name])
+            (name, spec.title, spec.draw(spec.title, tables[name], axis), tables[name])
             for name, spec in FIGURES_SHOWN.items()
         ]
         return self._console.pages.render(

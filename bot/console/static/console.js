@@ -1,8 +1,8 @@
 // The console works without this file; it only adds what plain pages cannot:
-// new cases appear in the inbox without a reload (polled every 10 seconds).
+// new cases appear in the inbox without a reload (polled every 5 seconds).
 "use strict";
 (function () {
-  var POLL_MS = 10000;
+  var POLL_MS = 5000;
   var table = document.getElementById("case-list");
   if (!table) { return; }
   var notice = document.getElementById("new-cases");
