@@ -23,7 +23,7 @@ from bot.storage.repositories import knowledge_additions as additions_rows
 from knowledge.additions import AdditionError, check_synonym, clean_addition, with_synonyms
 from knowledge.lexicon import Lexicon, load_lexicon
 
-MAX_GROUPS = 100
+MAX_GROUPS = 50
 CANDIDATES = 3
 MESSAGES: Mapping[str, str] = {
     "attached": "已加为条款的说法，机器人已按新说法回答。",

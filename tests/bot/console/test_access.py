@@ -18,7 +18,7 @@ from bot.console.pages import Pages
 from bot.console.roles import Role
 from bot.console.sessions import SESSION_COOKIE, SessionBook
 from bot.console.site import console_routes
-from bot.storage.console_models import AuditEntry, StaffSession
+from bot.storage.console_models import AuditEntry, LoginAttempt, StaffSession
 from bot.storage.engine import run_transaction
 from bot.storage.models import utc_now
 from bot.storage.repositories import staff as staff_rows
@@ -327,3 +327,21 @@ async def test_pages_carry_a_strict_content_security_policy(console: ConsoleServ
         assert response.headers["cache-control"] == "no-store"
         assert "<script>" not in response.text and " style=" not in response.text
         assert "http://" not in response.text.replace("http://www.w3.org/2000/svg", "")
+
+
+async def test_housekeeping_forgets_idle_sessions_and_old_failures(console: ConsoleServer) -> None:
+    add_staff(console.engine, "wang", Role.ADMIN)
+    await sign_in(console.http, "wang")
+    async with console.client() as other:
+        await failed_login(other, "wang")
+    long_ago = utc_now() - timedelta(days=2)
+
+    def age(session: Session) -> None:
+        session.exec(update(StaffSession).values(last_seen_at=long_ago))
+        session.exec(update(LoginAttempt).values(attempted_at=long_ago))
+
+    run_transaction(console.engine, age)
+    console.app.upkeep([console.app.console(CHEAP_PASSWORDS)])
+    with Session(console.engine) as session:
+        assert session.exec(select(StaffSession)).all() == []
+        assert session.exec(select(LoginAttempt)).all() == []
