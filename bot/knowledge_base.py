@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.storage.engine import run_transaction
+from bot.storage.repositories.clause_features import (
+    cached_features,
+    drop_features_except,
+    store_features,
+)
 from bot.storage.repositories.documents import ImportOutcome, import_document, load_knowledge
 from bot.storage.repositories.knowledge_additions import current_revision, load_additions
 from knowledge.additions import matcher_with
@@ -79,16 +86,45 @@ def import_startup_sources(engine: Engine, extra_sources: list[Path]) -> list[Im
         ]
 
 
-def build_knowledge(engine: Engine) -> tuple[int, Matcher]:
+class SqlFeatureCache:
+    """The index's `FeatureCache` in the database, so every process and restart shares it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get_many(self, keys: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
+        found = run_transaction(self._engine, lambda s: cached_features(keys, session=s))
+        if len(found) < len(keys):
+            # Texts changed: what the old texts were cut into is of no further use.
+            run_transaction(self._engine, lambda s: drop_features_except(keys, session=s))
+        return found
+
+    def put_many(self, counts: Mapping[str, Mapping[str, float]]) -> None:
+        run_transaction(self._engine, lambda s: store_features(counts, session=s))
+
+
+def build_knowledge(
+    engine: Engine, *, curated: frozenset[str] | None = None
+) -> tuple[int, Matcher]:
     """The index over everything imported plus the curators' additions, and the additions'
-    revision it was built at (read in the same transaction, so the two agree)."""
+    revision it was built at (read in the same transaction, so the two agree).
+
+    `curated` keeps the curated layer of those documents only (the evaluation's measure of how
+    documents nobody curated are answered); None keeps every document's.
+    """
     with Session(engine) as session:
         knowledge = load_knowledge(session=session)
         additions = load_additions(session=session)
         revision = current_revision(session=session)
-    return revision, matcher_with(knowledge, load_lexicon(), additions)
+    if curated is not None:
+        knowledge = [(doc, cur if doc.key in curated else None) for doc, cur in knowledge]
+    matcher = matcher_with(
+        knowledge, load_lexicon(), additions, feature_cache=SqlFeatureCache(engine)
+    )
+    return revision, matcher
 
 
-def build_matcher(engine: Engine) -> Matcher:
-    """The index over everything imported (with the curators' additions)."""
-    return build_knowledge(engine)[1]
+def build_matcher(engine: Engine, *, curated: frozenset[str] | None = None) -> Matcher:
+    """The index over everything imported (with the curators' additions); built once per
+    process, and again when curators add phrases or synonyms."""
+    return build_knowledge(engine, curated=curated)[1]

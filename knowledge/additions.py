@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from knowledge.curation import Curation
 from knowledge.document import Document
+from knowledge.index import FeatureCache
 from knowledge.lexicon import Lexicon
 from knowledge.match import Matcher
 
@@ -98,6 +99,12 @@ def matcher_with(
     knowledge: Iterable[tuple[Document, Curation | None]],
     lexicon: Lexicon,
     additions: Additions,
+    *,
+    feature_cache: FeatureCache | None = None,
 ) -> Matcher:
     """The matcher over the knowledge and lexicon with the additions in place."""
-    return Matcher(with_phrases(knowledge, additions), with_synonyms(lexicon, additions))
+    return Matcher(
+        with_phrases(knowledge, additions),
+        with_synonyms(lexicon, additions),
+        feature_cache=feature_cache,
+    )

@@ -68,12 +68,15 @@ class QuestionContent:
 class ContentReader:
     """Built once with the tokenizer; reads a question's content in one pass."""
 
-    def __init__(self, tokenizer: Tokenizer) -> None:
+    def __init__(self, tokenizer: Tokenizer, asking_words: frozenset[str] = frozenset()) -> None:
         self._tokenizer = tokenizer
+        self._asking_words = asking_words
         self._frequencies = tokenizer.word_frequencies
         self._total = sum(self._frequencies.values()) or 1
 
     def information(self, word: str) -> float:
+        if word in self._asking_words:
+            return 0.0
         if _QUANTITY.match(word):
             return QUANTITY_INFORMATION
         frequency = self._frequencies.get(word, 0)

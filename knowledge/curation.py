@@ -31,6 +31,22 @@ Topic = Literal[
     "residence_permit",
 ]
 TOPICS: tuple[Topic, ...] = get_args(Topic)
+# The laws' finer topics under the plan's: what Tianjin promises on the same matter.
+TOPIC_FAMILY: Mapping[str, str] = {
+    "wages": "rights",
+    "contract": "rights",
+    "dismissal": "rights",
+    "working_hours": "rights",
+    "arbitration": "rights",
+    "work_injury": "social_insurance",
+    "residence_permit": "settlement",
+}
+
+
+def topic_family(topic: str | None) -> str | None:
+    return TOPIC_FAMILY.get(topic, topic) if topic else None
+
+
 PUBLIC_HOTLINES: Mapping[str, str] = {
     "12333": "人社服务热线",
     "12351": "工会职工服务热线",

@@ -60,11 +60,15 @@ class Document:
 
     @property
     def version_date(self) -> str | None:
-        """The date of the text in force: its last revision, else its adoption or signature."""
-        for key in ("revised", "adopted", "signed", "published"):
-            if value := self.meta.get(key):
-                return value
-        return None
+        return version_date(self.meta)
+
+
+def version_date(meta: Mapping[str, str]) -> str | None:
+    """The date of the text in force: its last revision, else its adoption or signature."""
+    for key in ("revised", "adopted", "signed", "published"):
+        if value := meta.get(key):
+            return value
+    return None
 
 
 class ParseError(ValueError):

@@ -7,10 +7,12 @@ precomputed into postings, so scoring a question is a few dictionary look-ups an
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from knowledge.curation import CuratedClause, Curation, Topic
 from knowledge.document import Clause, Document
@@ -23,6 +25,8 @@ FIELD_WEIGHTS: Mapping[str, float] = {
     "summary": 1.0,
     "text": 1.0,
     "next_steps": 0.3,
+    # The titles of the chapter and section an article stands in (第三章 工伤认定).
+    "context": 0.5,
 }
 # A word in the clause's own title says what it is about beyond what BM25's saturated count can:
 # 落户 in 居住证和积分落户 outweighs 落户 said three times in the fiscal-transfer clause.
@@ -39,6 +43,8 @@ class IndexedClause:
     short_title: str
     clause: Clause
     curated: CuratedClause | None
+    # The headings above the clause, nearest last: what its part of the document is about.
+    context: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -65,7 +71,7 @@ class Posting:
 
 def clause_fields(entry: IndexedClause) -> dict[str, str]:
     """The texts of a clause the index reads, by field name."""
-    fields = {"text": entry.clause.text, "title": entry.clause.title}
+    fields = {"text": entry.clause.text, "title": entry.clause.title, "context": entry.context}
     if entry.curated is not None:
         curated = entry.curated
         fields["title"] = f"{entry.clause.title} {curated.title}"
@@ -75,15 +81,36 @@ def clause_fields(entry: IndexedClause) -> dict[str, str]:
     return fields
 
 
+class FeatureCache(Protocol):
+    """Clause features tokenised by an earlier start, by a key of their texts and the tokenizer."""
+
+    def get_many(self, keys: Sequence[str]) -> Mapping[str, Mapping[str, float]]: ...
+
+    def put_many(self, counts: Mapping[str, Mapping[str, float]]) -> None: ...
+
+
+def feature_key(entry: IndexedClause, tokenizer_fingerprint: str) -> str:
+    """Changes whenever a clause's indexed texts, the field weights or the tokenizer change."""
+    digest = hashlib.sha256(tokenizer_fingerprint.encode())
+    for field, text in sorted(clause_fields(entry).items()):
+        digest.update(f"\x00{field}\x01{FIELD_WEIGHTS[field]}\x02{text}".encode())
+    return digest.hexdigest()
+
+
 class ClauseIndex:
     """Postings from feature to (clause, BM25 weight), and the clauses themselves."""
 
-    def __init__(self, entries: Sequence[IndexedClause], tokenizer: Tokenizer) -> None:
+    def __init__(
+        self,
+        entries: Sequence[IndexedClause],
+        tokenizer: Tokenizer,
+        cache: FeatureCache | None = None,
+    ) -> None:
         self.entries: tuple[IndexedClause, ...] = tuple(entries)
         self.positions: dict[tuple[str, str], int] = {
             entry.key: position for position, entry in enumerate(self.entries)
         }
-        weighted_counts = [self._weighted_counts(entry, tokenizer) for entry in self.entries]
+        weighted_counts = self._all_weighted_counts(tokenizer, cache)
         lengths = [sum(counts.values()) for counts in weighted_counts]
         average_length = sum(lengths) / max(len(lengths), 1)
         document_frequency: Counter[str] = Counter()
@@ -111,6 +138,23 @@ class ClauseIndex:
             frozenset(counts) for counts in weighted_counts
         )
 
+    def _all_weighted_counts(
+        self, tokenizer: Tokenizer, cache: FeatureCache | None
+    ) -> list[Mapping[str, float]]:
+        """Tokenising every clause is most of the start-up; a cache keeps what did not change."""
+        if cache is None:
+            return [self._weighted_counts(entry, tokenizer) for entry in self.entries]
+        keys = [feature_key(entry, tokenizer.fingerprint) for entry in self.entries]
+        known = cache.get_many(keys)
+        fresh = {
+            key: self._weighted_counts(entry, tokenizer)
+            for key, entry in zip(keys, self.entries, strict=True)
+            if key not in known
+        }
+        if fresh:
+            cache.put_many(fresh)
+        return [known.get(key) or fresh[key] for key in keys]
+
     @staticmethod
     def _weighted_counts(entry: IndexedClause, tokenizer: Tokenizer) -> dict[str, float]:
         counts: defaultdict[str, float] = defaultdict(float)
@@ -136,7 +180,16 @@ def indexed_clauses(
     entries: list[IndexedClause] = []
     for document, curation in knowledge:
         short_title = curation.short_title if curation else document.short_title
+        titles = {clause.id: clause.title for clause in document.clauses}
+        parents = {clause.id: clause.parent for clause in document.clauses}
         for clause in document.clauses:
             curated = curation.clauses.get(clause.id) if curation else None
-            entries.append(IndexedClause(document.key, short_title, clause, curated))
+            headings: list[str] = []
+            parent = clause.parent
+            while parent is not None and parent in titles:
+                headings.insert(0, titles[parent])
+                parent = parents[parent]
+            entries.append(
+                IndexedClause(document.key, short_title, clause, curated, " ".join(headings))
+            )
     return entries

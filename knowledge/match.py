@@ -8,34 +8,24 @@ Everything expensive happens in `Matcher.__init__`; `match` does no I/O and logs
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from rapidfuzz import fuzz, process
-
 from knowledge.coverage import ContentReader
-from knowledge.curation import Curation, Topic
+from knowledge.curation import Curation, Topic, topic_family
 from knowledge.document import Document
 from knowledge.handoff import is_handoff
-from knowledge.index import ClauseIndex, IndexedClause, indexed_clauses
+from knowledge.index import ClauseIndex, FeatureCache, IndexedClause, indexed_clauses
 from knowledge.lexicon import Lexicon
 from knowledge.normalizer import Normalizer, ScriptConverter
 from knowledge.phonetic import PhoneticCorrector
+from knowledge.query import QueryReader
 from knowledge.scope import ScopeCheck, check_scope
 from knowledge.signals import Signals, load_signals
 from knowledge.tokenizer import Tokenizer
 
-WORD_WEIGHT = 1.0
-BIGRAM_WEIGHT = 0.4
-SYNONYM_WEIGHT = 1.0
-FUZZY_PHRASE_WEIGHT = 0.8
-# One wrong character in a five-character phrase scores 80 (Indel ratio); four-character phrases
-# are left to the sound-alike corrector, since one slip in four is as close as a different word.
-FUZZY_PHRASE_CUTOFF = 80.0
-FUZZY_PHRASE_MIN_CHARS = 5
 # Below this the best clause shares too little with the question to be its answer: a score
 # (BM25 weighted by coverage) this low, or less than this share of the question's information.
 MIN_ANSWER_SCORE = 2.0
@@ -53,16 +43,15 @@ MAX_RANKED = 5
 SHORTLIST = 12
 COVERAGE_FLOOR = 0.1
 COVERAGE_EXPONENT = 1.0
+# The other kind of text (plan ↔ law) on the same matter is offered second from this share of the
+# best score: a law's rule with Tianjin's promise, Tianjin's promise with the law's rule.
+COMPANION_RATIO = 0.3
 # Runners-up rank on what the best clause leaves unexplained plus this share of their own score.
 RESIDUAL_SHARE = 0.25
 # Lexicon words join jieba's dictionary at a modest frequency: known, but not glued over real words.
 VOCABULARY_WORD_FREQUENCY = 300
 # The plan's framing (notice, parts) yields to its operative clauses when both fit equally.
 FRAMING_FACTOR = 0.9
-SINGLE_CHAR_WEIGHT = 0.5
-# Everyday words (地方, 工作, 问题) say little about which clause is meant, however rare they are
-# in the plan: above this jieba frequency a word's weight shrinks with its log-frequency.
-COMMON_WORD_FREQUENCY = 10_000
 
 
 class Verdict(StrEnum):
@@ -137,6 +126,8 @@ class Matcher:
         knowledge: Iterable[tuple[Document, Curation | None]],
         lexicon: Lexicon,
         signals: Signals | None = None,
+        *,
+        feature_cache: FeatureCache | None = None,
     ) -> None:
         self._signals = signals or load_signals()
         entries = indexed_clauses(knowledge)
@@ -163,37 +154,24 @@ class Matcher:
             common_words=self._tokenizer.word_frequencies,
             segment=self._tokenizer.segment,
         )
-        self._synonyms = dict(lexicon.synonyms)
-        self._patterns = lexicon.patterns
-        self._synonym_pattern = re.compile(
-            "|".join(re.escape(v) for v in sorted(self._synonyms, key=len, reverse=True))
-            or r"(?!x)x"
+        self.index = ClauseIndex(entries, self._tokenizer, feature_cache)
+        self._query = QueryReader(
+            self._tokenizer, lexicon, phrases, self.index, canonical_terms=set(canonical)
         )
-        self._fuzzy_phrases = sorted(p for p in phrases if len(p) >= FUZZY_PHRASE_MIN_CHARS)
-        self.index = ClauseIndex(entries, self._tokenizer)
-        frequencies = self._tokenizer.word_frequencies
-        canonical_terms = set(canonical)
-        self._everyday_weight = {
-            feature: WORD_WEIGHT / (1 + math.log10(frequencies[feature] / COMMON_WORD_FREQUENCY))
-            for feature in self.index.postings
-            if frequencies.get(feature, 0) > COMMON_WORD_FREQUENCY
-            and feature not in canonical_terms
-        }
-        self._expansions = {
-            term: self._expansion(term)
-            for term in {
-                *self._synonyms.values(),
-                *self._fuzzy_phrases,
-                *(canonical for _, canonical in lexicon.patterns),
-            }
-        }
-        self._content = ContentReader(self._tokenizer)
+        self._content = ContentReader(self._tokenizer, self._signals.shapes.asking_words)
         self._heights = heading_heights(self.index.entries)
         self._framing = [
             position
             for position, entry in enumerate(self.index.entries)
             if entry.clause.kind in ("preamble", "part")
         ]
+        # The plan is the first document; laws are the rest. Items only: no headings as companions.
+        self._plan_key = self.index.entries[0].document_key if self.index.entries else ""
+        self._by_family: dict[str, list[int]] = {}
+        for position, entry in enumerate(self.index.entries):
+            family = topic_family(entry.topic)
+            if family is not None and entry.is_item:
+                self._by_family.setdefault(family, []).append(position)
         self._legal_aid = next(
             (
                 position
@@ -219,22 +197,6 @@ class Matcher:
             for word in scope.off_domain
         )
 
-    def _expansion(self, term: str) -> tuple[str, ...]:
-        """A term's whole words where the index knows them, else their parts (拖欠工资 → 拖欠, 工资).
-
-        Whole words only: adding 用人单位's parts (用人, 单位) as well would count one idea three
-        times against a two-character term's once.
-        """
-        features: list[str] = []
-        for word in self._tokenizer.main_words(term):
-            if word in self.index.postings:
-                features.append(word)
-            else:
-                features.extend(
-                    part for part in self._tokenizer.words(word) if part in self.index.postings
-                )
-        return tuple(dict.fromkeys(features))
-
     @property
     def entries(self) -> tuple[IndexedClause, ...]:
         return self.index.entries
@@ -245,47 +207,7 @@ class Matcher:
 
     def query_features(self, text: str) -> dict[str, float]:
         """Weighted features of a normalised, corrected question."""
-        return self._read_query(text)[0]
-
-    def _read_query(self, text: str) -> tuple[dict[str, float], list[tuple[int, int, str]]]:
-        """Weighted features, and where in the question each lexicon term was found."""
-        features: dict[str, float] = {}
-        spans: list[tuple[int, int, str]] = []
-        for feature in self._tokenizer.features(text):
-            if feature.startswith("#"):
-                weight = BIGRAM_WEIGHT
-            elif len(feature) == 1:  # 钱, 房, 扣: meaningful, but too loose to lead
-                weight = SINGLE_CHAR_WEIGHT
-            else:
-                weight = self._everyday_weight.get(feature, WORD_WEIGHT)
-            features[feature] = max(features.get(feature, 0.0), weight)
-        terms: dict[str, float] = {}
-        edges = self._tokenizer.boundaries(text)
-        # A variant must start and end at word breaks: 农民工办 inside 农民工办事 is not the office.
-        for start in edges:
-            match = self._synonym_pattern.match(text, start)
-            if match is not None and match.end() in edges:
-                terms[self._synonyms[match.group(0)]] = SYNONYM_WEIGHT
-                spans.append((match.start(), match.end(), self._synonyms[match.group(0)]))
-        for pattern, canonical in self._patterns:
-            for found in pattern.finditer(text):
-                terms[canonical] = SYNONYM_WEIGHT
-                spans.append((found.start(), found.end(), canonical))
-        for phrase, _score, _ in process.extract_iter(
-            text, self._fuzzy_phrases, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_PHRASE_CUTOFF
-        ):
-            alignment = fuzz.partial_ratio_alignment(phrase, text)
-            # A window cut short by the end of the question is a shared prefix, not a typo.
-            if (
-                alignment is not None
-                and alignment.dest_end - alignment.dest_start >= len(phrase) - 1
-            ):
-                terms.setdefault(phrase, FUZZY_PHRASE_WEIGHT)
-                spans.append((alignment.dest_start, alignment.dest_end, phrase))
-        for term, weight in terms.items():
-            for feature in self._expansions[term]:
-                features[feature] = max(features.get(feature, 0.0), weight)
-        return features, spans
+        return self._query.read(text)[0]
 
     def _scores(self, features: Mapping[str, float], *, is_overview: bool) -> list[float]:
         """BM25 scores with headings kept for overview questions and the framing yielding."""
@@ -320,6 +242,29 @@ class Matcher:
         )
         return rest[: MAX_RANKED - 1]
 
+    def _with_companion(self, organic: list[int], scores: list[float]) -> list[int]:
+        """A law's answer with what the plan promises on its matter beside it, and the reverse.
+
+        The best clause of the other kind (plan ↔ law) in the same topic family, if it has a
+        real share of the best score, becomes the second source.
+        """
+        lead = self.index.entries[organic[0]]
+        family = topic_family(lead.topic)
+        is_plan = lead.document_key == self._plan_key
+        companion = max(
+            (
+                i
+                for i in self._by_family.get(family or "", ())
+                if (self.index.entries[i].document_key == self._plan_key) != is_plan
+            ),
+            key=scores.__getitem__,
+            default=None,
+        )
+        if companion is None or scores[companion] < COMPANION_RATIO * scores[organic[0]]:
+            return organic
+        rest = [i for i in organic[1:] if i != companion]
+        return [organic[0], companion, *rest][:MAX_RANKED]
+
     def match(self, question: str) -> MatchResult:
         normalized = self._normalizer.normalize(question)
         shapes = self._signals.shapes
@@ -334,8 +279,8 @@ class Matcher:
         # In an overview question "总结一下/有哪些措施/这个方案" say what kind of answer is
         # wanted, not what it is about; elsewhere "这个文件" may be the subject (who issued it).
         asked = shapes.overview.sub(" ", shapes.plan_itself.sub(" ", text)) if is_overview else text
-        features, term_spans = self._read_query(asked)
-        content = self._content.read(asked, term_spans, self._expansions)
+        features, term_spans = self._query.read(asked)
+        content = self._content.read(asked, term_spans, self._query.expansions)
         scores = self._scores(features, is_overview=is_overview)
         handoff = is_handoff(text, self._signals.handoff)
         order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
@@ -343,15 +288,19 @@ class Matcher:
         shortlist = [i for i in order[:SHORTLIST] if scores[i] > 0]
         coverages = {i: content.coverage(self.index.features[i]) for i in shortlist}
         raw_scores = {i: scores[i] for i in shortlist}
-        for i in shortlist:
-            scores[i] *= (COVERAGE_FLOOR + coverages[i]) ** COVERAGE_EXPONENT
-        order = sorted(shortlist, key=scores.__getitem__, reverse=True)
+        listed = set(shortlist)
+        for i in range(len(scores)):
+            # Clauses past the shortlist count as explaining nothing, so all share one scale.
+            scores[i] *= (COVERAGE_FLOOR + coverages.get(i, 0.0)) ** COVERAGE_EXPONENT
+        order = sorted(listed, key=scores.__getitem__, reverse=True)
         organic = [i for i in order[:MAX_RANKED] if scores[i] > 0]
         is_close = len(organic) > 1 and scores[organic[1]] >= AMBIGUITY_RATIO * scores[organic[0]]
         best_score = raw_scores[organic[0]] if organic else 0.0
         coverage = coverages[organic[0]] if organic else 0.0
         if organic and not is_close:
             organic = [organic[0], *self._runners_up(features, scores, organic[0], is_overview)]
+        if organic and not is_close:
+            organic = self._with_companion(organic, scores)
         if handoff and self._legal_aid is not None:
             # Someone's own dispute: the clause on the matter, then the union's legal aid.
             matter = [i for i in organic if i != self._legal_aid]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 import opencc
 
@@ -73,7 +74,11 @@ class ScriptConverter:
 
     def __init__(self) -> None:
         self._to_simplified = opencc.OpenCC("t2s")
-        self._to_traditional = opencc.OpenCC("s2tw")
+
+    @cached_property
+    def _to_traditional(self) -> opencc.OpenCC:
+        # Its phrase tables take ~30 MB: loaded when the first Traditional reply is written.
+        return opencc.OpenCC("s2tw")
 
     def to_simplified(self, text: str) -> str:
         return str(self._to_simplified.convert(text))

@@ -20,6 +20,7 @@ class QuestionShapes:
     plan_itself: re.Pattern[str]
     asks_figure: re.Pattern[str]
     registered_in: re.Pattern[str]
+    asking_words: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +32,15 @@ class Signals:
 
 def load_question_shapes(path: Path) -> QuestionShapes:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
+    names = ("overview", "plan_itself", "asks_figure", "registered_in")
     try:
-        patterns = {name: re.compile(str(data[name])) for name in QuestionShapes.__slots__}
+        patterns = {name: re.compile(str(data[name])) for name in names}
     except (KeyError, re.error) as error:
         raise ValueError(f"{path}: {error}") from error
-    return QuestionShapes(**patterns)
+    asking = data.get("asking_words", [])
+    if not isinstance(asking, list) or not all(isinstance(w, str) for w in asking):
+        raise ValueError(f"{path}: asking_words must list words")
+    return QuestionShapes(**patterns, asking_words=frozenset(asking))
 
 
 def load_signals(directory: Path | None = None) -> Signals:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable
@@ -30,8 +31,17 @@ class Tokenizer:
             jieba.Tokenizer(str(dictionary_path)) if dictionary_path else jieba.Tokenizer()
         )
         self._jieba.initialize()
-        for word, frequency in user_words:
+        words = list(user_words)
+        for word, frequency in words:
             self._jieba.add_word(word, freq=frequency)
+        # What decides how a text is cut: a cached tokenisation is valid while this is the same.
+        digest = hashlib.sha256(f"jieba {jieba.__version__}\n".encode())
+        if dictionary_path is not None:
+            stat = dictionary_path.stat()
+            digest.update(f"{dictionary_path.name} {stat.st_size}\n".encode())
+        digest.update("\n".join(f"{w} {f}" for w, f in words).encode())
+        digest.update("\n".join(sorted(stopwords)).encode())
+        self.fingerprint = digest.hexdigest()
 
     def is_content(self, word: str) -> bool:
         """Not a stopword, not punctuation or space."""

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from bot.knowledge_base import bundled_sources, read_source
 from bot.storage.engine import create_engine_for, init_db
 from knowledge.curation import load_curation
 from knowledge.lexicon import bundled_data_path, load_lexicon
@@ -108,6 +109,12 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 PLAN = "tianjin-2023-county-migrant-plan"
+
+
+@pytest.fixture(scope="session")
+def library_matcher() -> Matcher:
+    """The plan and the eleven laws, as the bot ships them."""
+    return Matcher([read_source(path) for path in bundled_sources()], load_lexicon())
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,8 @@ from bot.app import build_app, prepare_engine
 from bot.app import prepare_matcher as index_on
 from bot.channels.terminal.chat import chat
 from bot.cli.command import EXIT_BAD_INPUT, Subcommands
-from bot.evaluation import EvalFileError, evaluate, format_report, read_items
+from bot.evaluation import PLAN_KEY, EvalFileError, evaluate, format_report, read_items
+from bot.knowledge_base import build_matcher, import_startup_sources
 from bot.settings import Settings
 from handlers.answers import Answer
 from handlers.questions import answer_question
@@ -73,7 +74,12 @@ def command_eval(settings: Settings, args: argparse.Namespace) -> int:
     except EvalFileError as error:
         sys.stderr.write(f"{error}\n")
         return EXIT_BAD_INPUT
-    matcher = prepare_matcher(settings)
+    if args.without_curation:
+        engine = prepare_engine(settings)
+        import_startup_sources(engine, list(settings.knowledge.extra_sources))
+        matcher = build_matcher(engine, curated=frozenset({PLAN_KEY}))
+    else:
+        matcher = prepare_matcher(settings)
     report = evaluate(matcher, items, baseline=args.baseline)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -93,5 +99,10 @@ def add_commands(commands: Subcommands) -> None:
     evaluation = commands.add_parser("eval", help="用问题集评测匹配")
     evaluation.add_argument("file")
     evaluation.add_argument("--json", action="store_true")
+    evaluation.add_argument(
+        "--without-curation",
+        action="store_true",
+        help="只保留《实施方案》的通俗解释，看没人整理过的法律答得怎样",
+    )
     evaluation.add_argument("--baseline", choices=["bm25"])
     evaluation.set_defaults(handler=command_eval)

@@ -77,9 +77,10 @@ def command_kb_list(settings: Settings, _args: argparse.Namespace) -> int:
     with Session(engine) as session:
         documents = list_documents(session=session)
     for summary in documents:
+        version = f"版本 {summary.version}  " if summary.version else ""
         print(
-            f"{summary.key}  《{summary.title}》  {summary.clause_count} 条  "
-            f"通俗解释 {summary.curated_count} 条  更新于 {summary.updated_at:%Y-%m-%d %H:%M}"
+            f"{summary.key}  《{summary.title}》  {version}{summary.clause_count} 条  "
+            f"通俗解释 {summary.curated_count} 条  导入于 {summary.updated_at:%Y-%m-%d %H:%M}"
         )
     return 0
 

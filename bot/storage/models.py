@@ -117,6 +117,15 @@ class AppSecret(SQLModel, table=True):
     value: str
 
 
+class ClauseFeaturesRecord(SQLModel, table=True):
+    """One clause's tokenised features, keyed by its texts and the tokenizer (a start-up cache)."""
+
+    __tablename__ = "clause_features"
+
+    key: str = Field(primary_key=True)
+    counts: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
 class UserRecord(SQLModel, table=True):
     """A person, known only by a keyed hash of their platform id; no names, no numbers."""
 

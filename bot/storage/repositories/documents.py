@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from bot.storage.models import ClauseRecord, CuratedClauseRecord, DocumentRecord, utc_now
 from knowledge.curation import TOPICS, CuratedClause, Curation
-from knowledge.document import CLAUSE_KINDS, Clause, Document
+from knowledge.document import CLAUSE_KINDS, Clause, Document, version_date
 
 # Part of the hash: bump it when the stored shape changes so every document is rewritten once.
 STORAGE_FORMAT = 1
@@ -42,6 +42,7 @@ class DocumentSummary:
     clause_count: int
     curated_count: int
     updated_at: datetime
+    version: str | None = None  # the text's last revision, else its adoption or signature date
 
 
 def content_hash(document: Document, curation: Curation | None) -> str:
@@ -164,6 +165,7 @@ def list_documents(*, session: Session) -> list[DocumentSummary]:
             clause_count=clauses,
             curated_count=curated,
             updated_at=record.updated_at,
+            version=version_date(record.meta),
         )
         for record, clauses, curated in rows
     ]

@@ -193,6 +193,13 @@ def test_an_imported_regulation_is_answered_and_cited(workdir: Path) -> None:
     assert "依据：《天津市某某用工管理办法》第十二条" in result.stdout
 
 
+def test_chat_answers_from_the_laws_with_their_article(workdir: Path) -> None:
+    result = policybot("chat", cwd=workdir, stdin="试用期最长多久\n退出\n")
+    assert result.returncode == 0, result.stderr
+    assert "依据：《" in result.stdout and "试用期" in result.stdout
+    assert "第十九条" in result.stdout or "第二十一条" in result.stdout
+
+
 def test_wechat_menu_json_lists_the_topics_and_legal_aid(workdir: Path) -> None:
     result = policybot("wechat", "menu", "--json", cwd=workdir)
     assert result.returncode == 0, result.stderr

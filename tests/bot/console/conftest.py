@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,10 +98,22 @@ async def submit_case(app: App, *, channel: str = "wechat", **fields: Any) -> Ca
     return await app.desk.submit(draft)
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = engine_in(tmp_path)
+@pytest.fixture(scope="session")
+def plan_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with the plan imported, made once; each test works on its own copy."""
+    folder = tmp_path_factory.mktemp("plan-db")
+    engine = engine_in(folder)
     import_plan(engine)
+    with engine.connect() as connection:  # everything into the main file, so a copy has it all
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return folder / "server.db"
+
+
+@pytest.fixture
+def engine(tmp_path: Path, plan_database: Path) -> Iterator[Engine]:
+    shutil.copyfile(plan_database, tmp_path / "server.db")
+    engine = engine_in(tmp_path)
     yield engine
     engine.dispose()
 

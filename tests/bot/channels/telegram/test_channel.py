@@ -107,6 +107,26 @@ async def test_a_question_gets_a_cited_answer_with_buttons(bot: Bot) -> None:
     assert {"查看原文", "👍 有用", "👎 没用"} <= set(labels(answer))
 
 
+async def test_a_law_question_gets_its_article_cited(
+    library_matcher: Matcher, tmp_path: Path
+) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'library.db'}")
+    init_db(engine)
+    async with FakeTelegramServer() as server:
+        dialogue = build_dialogue(library_matcher, SqlDialogueStore(engine))
+        application = application_for(server, TelegramDeps(dialogue, UserKeyHasher("t")))
+        async with application:
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0, timeout=1)
+            server.send_text(WORKER, "年假有几天")
+            (answer,) = await server.wait_for_messages(WORKER, 1)
+            await application.updater.stop()
+            await application.stop()
+    assert "依据：《带薪年休假条例》第三条" in (answer.text or "")
+    assert "查看原文" in labels(answer)
+
+
 async def test_view_full_text_shows_the_clause(bot: Bot) -> None:
     bot.server.send_text(WORKER, "孩子能上公办学校吗")
     (answer,) = await bot.server.wait_for_messages(WORKER, 1)

@@ -41,6 +41,19 @@ async def test_a_question_gets_a_cited_answer_with_sources_and_choices(server: S
     assert {"查看原文", "👍 有用", "👎 没用"} <= {c["label"] for c in reply["choices"]}
 
 
+async def test_a_law_answer_names_its_document_and_article(
+    tmp_path: Path, library_matcher: Matcher
+) -> None:
+    async with running_server(settings_for(tmp_path), engine_in(tmp_path), library_matcher) as s:
+        (reply,) = (await chat(s, text="加班费怎么算"))["replies"]
+    assert "依据：《劳动法》第四十四条" in reply["text"]
+    assert reply["sources"][0] == {
+        "doc": "labor-law-2018",
+        "clause": "art44",
+        "title": reply["sources"][0]["title"],
+    }
+
+
 async def test_a_choice_shows_the_full_text(server: Server) -> None:
     (answer,) = (await chat(server, text="孩子能上公办学校吗"))["replies"]
     (full,) = (await chat(server, choice=choice_for(answer, "查看原文")))["replies"]

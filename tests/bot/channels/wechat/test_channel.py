@@ -74,6 +74,15 @@ async def plain(
         yield running, WechatPlatform(running.http)
 
 
+@pytest.fixture
+async def library(
+    tmp_path: Path, engine: Engine, library_matcher: Matcher
+) -> AsyncIterator[tuple[Server, WechatPlatform]]:
+    settings = settings_for(tmp_path, wechat=wechat_section("safe"))
+    async with running_server(settings, engine, library_matcher) as running:
+        yield running, WechatPlatform(running.http, mode="safe")
+
+
 def numbered(content: str) -> dict[str, str]:
     """The numbered choice lines of a reply: label → number."""
     return {label: number for number, label in re.findall(r"^回复 (\d+) (.+)$", content, re.M)}
@@ -109,6 +118,20 @@ async def test_a_question_gets_the_cited_answer_with_numbered_choices(
     assert reply.fields is not None and reply.fields["ToUserName"] == WORKER
     assert {"查看原文", "👍 有用", "👎 没用"} <= set(numbered(reply.content))
     assert len(reply.content.encode()) <= 2048
+
+
+async def test_a_law_answer_carries_its_article_on_every_page(
+    library: tuple[Server, WechatPlatform],
+) -> None:
+    _, wechat = library
+    reply = await wechat.deliver(wechat.text(WORKER, "没签合同能要双倍工资吗"))
+    assert "依据：《劳动合同法》第八十二条" in reply.content
+    assert len(reply.content.encode()) <= 2048
+    full = await wechat.deliver(wechat.text(WORKER, numbered(reply.content)["查看原文"]))
+    pages = [full.content]
+    while (more := re.search(r"回复 (\d+) 看后面", pages[-1])) is not None:
+        pages.append((await wechat.deliver(wechat.text(WORKER, more.group(1)))).content)
+    assert all("第八十二条" in page and len(page.encode()) <= 2048 for page in pages)
 
 
 async def test_a_post_with_a_bad_signature_is_refused(

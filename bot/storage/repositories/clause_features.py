@@ -1,0 +1,35 @@
+"""The index's start-up cache: clause features tokenised once, kept while their texts stay the same."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, select
+
+from bot.storage.models import ClauseFeaturesRecord
+
+
+def cached_features(keys: Sequence[str], *, session: Session) -> dict[str, dict[str, float]]:
+    rows = session.exec(
+        select(ClauseFeaturesRecord).where(col(ClauseFeaturesRecord.key).in_(list(keys)))
+    )
+    return {row.key: row.counts for row in rows}
+
+
+def store_features(counts: Mapping[str, Mapping[str, float]], *, session: Session) -> None:
+    """Adds what is missing; a row another process stored meanwhile is left as it is (same key)."""
+    for key, value in counts.items():
+        try:
+            with session.begin_nested():
+                session.add(ClauseFeaturesRecord(key=key, counts=dict(value)))
+        except IntegrityError:
+            continue
+
+
+def drop_features_except(keys: Sequence[str], *, session: Session) -> int:
+    """Forget the features of texts no longer indexed; returns how many rows went."""
+    result = session.exec(
+        delete(ClauseFeaturesRecord).where(col(ClauseFeaturesRecord.key).not_in(list(keys)))
+    )
+    return result.rowcount or 0
