@@ -14,8 +14,10 @@ from sqlalchemy import Engine
 from bot.channels.base import ChannelDeps, ChannelParts
 from bot.channels.outbox import OutboxBell, OutboxSender, OutboxTransport
 from bot.channels.registry import CHANNELS
+from bot.console.passwords import Passwords
 from bot.events import log_event
-from bot.knowledge_base import build_matcher, import_startup_sources
+from bot.knowledge_base import build_knowledge, import_startup_sources
+from bot.live_knowledge import LiveKnowledge
 from bot.settings import Settings
 from bot.storage.campaign_store import SqlCampaignNotices, SqlSubscriptionStore
 from bot.storage.case_desk import SqlCaseDesk
@@ -23,6 +25,7 @@ from bot.storage.channel_store import ChannelStore
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.engine import create_engine_for, init_db, run_transaction
 from bot.storage.repositories.app_secret import get_or_create_secret
+from bot.storage.repositories.knowledge_additions import current_revision
 from bot.storage.retention import enforce_retention
 from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
@@ -41,13 +44,20 @@ class App:
 
     settings: Settings
     engine: Engine
-    matcher: Matcher
+    # The matcher in use, rebuilt when curators add phrases or synonyms.
+    knowledge: LiveKnowledge
     dialogue: Dialogue
     user_keys: UserKeyHasher
     casework: Casework
     store: ChannelStore
     # Rung by the case desk after it commits something to send; every outbox sender listens.
     bell: OutboxBell
+    # Cases on the database: the Telegram card (through `casework`) and the console share it.
+    desk: SqlCaseDesk
+
+    @property
+    def matcher(self) -> Matcher:
+        return self.knowledge.matcher
 
     async def send_outbox(self, transport: OutboxTransport) -> None:
         """The outbox sender for one channel's transport, until cancelled."""
@@ -77,6 +87,24 @@ class App:
         )
         return [parts for spec in CHANNELS if (parts := spec.build(deps)) is not None]
 
+    def served(self, *, webhook_url: str | None = None) -> list[ChannelParts]:
+        """What the shared server mounts: the configured channels, then the staff console."""
+        return [*self.channels(webhook_url=webhook_url), self.console()]
+
+    def console(self, passwords: Passwords | None = None) -> ChannelParts:
+        """The staff console's routes and upkeep, mounted by the server beside the channels."""
+        from bot.console.site import ConsoleDeps, build_console
+
+        return build_console(
+            ConsoleDeps(
+                settings=self.settings,
+                engine=self.engine,
+                knowledge=self.knowledge,
+                desk=self.desk,
+                passwords=passwords,
+            )
+        )
+
     def upkeep(self, channels: Sequence[ChannelParts] = ()) -> None:
         """One housekeeping round (synchronous): retention, then each channel's own upkeep."""
         enforce_retention(self.settings, self.engine)
@@ -96,19 +124,34 @@ def prepare_engine(settings: Settings) -> Engine:
     return engine
 
 
-def prepare_matcher(settings: Settings, engine: Engine) -> Matcher:
-    """Bundled plan imported (first start, or a newer bundled text), index built once."""
+def import_knowledge(settings: Settings, engine: Engine) -> None:
+    """Bundled library imported (first start, or a newer bundled text) with the extra sources."""
     started = time.perf_counter()
     reports = import_startup_sources(engine, list(settings.knowledge.extra_sources))
-    matcher = build_matcher(engine)
     log_event(
-        "knowledge_ready",
+        "knowledge_imported",
         documents=len(reports),
-        clauses=len(matcher.entries),
         imported=sum(1 for r in reports if r.outcome != "unchanged"),
         seconds=round(time.perf_counter() - started, 3),
     )
-    return matcher
+
+
+def prepare_knowledge(settings: Settings, engine: Engine) -> tuple[int, Matcher]:
+    """Knowledge imported, index built once with the curators' additions (and their revision)."""
+    import_knowledge(settings, engine)
+    started = time.perf_counter()
+    revision, matcher = build_knowledge(engine)
+    log_event(
+        "knowledge_ready",
+        clauses=len(matcher.entries),
+        revision=revision,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return revision, matcher
+
+
+def prepare_matcher(settings: Settings, engine: Engine) -> Matcher:
+    return prepare_knowledge(settings, engine)[1]
 
 
 def user_key_secret(settings: Settings, engine: Engine) -> str:
@@ -122,14 +165,37 @@ def user_key_secret(settings: Settings, engine: Engine) -> str:
 def build_app(settings: Settings) -> App:
     """Production: the database from the settings, the knowledge base imported and indexed."""
     engine = prepare_engine(settings)
-    matcher = prepare_matcher(settings, engine)
+    revision, matcher = prepare_knowledge(settings, engine)
     return compose(
-        settings, engine=engine, matcher=matcher, secret=user_key_secret(settings, engine)
+        settings,
+        engine=engine,
+        matcher=matcher,
+        secret=user_key_secret(settings, engine),
+        revision=revision,
     )
 
 
-def compose(settings: Settings, *, engine: Engine, matcher: Matcher, secret: str) -> App:
-    """The wiring alone, on a ready engine and index (tests hand in their own)."""
+def current_knowledge_revision(engine: Engine) -> int:
+    return run_transaction(engine, lambda s: current_revision(session=s))
+
+
+def compose(
+    settings: Settings,
+    *,
+    engine: Engine,
+    matcher: Matcher,
+    secret: str,
+    revision: int | None = None,
+) -> App:
+    """The wiring alone, on a ready engine and index (tests hand in their own). `revision` is the
+    additions' revision the matcher was built at (None: the database's current one)."""
+    knowledge = LiveKnowledge(
+        engine,
+        matcher,
+        current_knowledge_revision(engine) if revision is None else revision,
+        build=lambda: build_knowledge(engine),
+        check_seconds=settings.console.knowledge_check_seconds,
+    )
     staff_chat = next(
         (chat for spec in CHANNELS if (chat := spec.staff_chat(settings)) is not None), None
     )
@@ -146,7 +212,7 @@ def compose(settings: Settings, *, engine: Engine, matcher: Matcher, secret: str
     )
     broadcast_channels = frozenset(spec.name for spec in CHANNELS if spec.sends_broadcasts)
     dialogue = build_dialogue(
-        matcher,
+        knowledge,
         store,
         legal_aid=flow,
         subscriptions=Subscriptions(
@@ -157,10 +223,11 @@ def compose(settings: Settings, *, engine: Engine, matcher: Matcher, secret: str
     return App(
         settings=settings,
         engine=engine,
-        matcher=matcher,
+        knowledge=knowledge,
         dialogue=dialogue,
         user_keys=UserKeyHasher(secret),
         casework=Casework(desk, store, staff_ids=staff_ids),
         store=ChannelStore(engine),
         bell=bell,
+        desk=desk,
     )

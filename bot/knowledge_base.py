@@ -17,6 +17,8 @@ from bot.storage.repositories.clause_features import (
     store_features,
 )
 from bot.storage.repositories.documents import ImportOutcome, import_document, load_knowledge
+from bot.storage.repositories.knowledge_additions import current_revision, load_additions
+from knowledge.additions import matcher_with
 from knowledge.curation import Curation, load_curation
 from knowledge.document import Document
 from knowledge.lexicon import bundled_data_path, load_lexicon
@@ -101,14 +103,28 @@ class SqlFeatureCache:
         run_transaction(self._engine, lambda s: store_features(counts, session=s))
 
 
-def build_matcher(engine: Engine, *, curated: frozenset[str] | None = None) -> Matcher:
-    """The index over everything imported; built once per process.
+def build_knowledge(
+    engine: Engine, *, curated: frozenset[str] | None = None
+) -> tuple[int, Matcher]:
+    """The index over everything imported plus the curators' additions, and the additions'
+    revision it was built at (read in the same transaction, so the two agree).
 
     `curated` keeps the curated layer of those documents only (the evaluation's measure of how
     documents nobody curated are answered); None keeps every document's.
     """
     with Session(engine) as session:
         knowledge = load_knowledge(session=session)
+        additions = load_additions(session=session)
+        revision = current_revision(session=session)
     if curated is not None:
         knowledge = [(doc, cur if doc.key in curated else None) for doc, cur in knowledge]
-    return Matcher(knowledge, load_lexicon(), feature_cache=SqlFeatureCache(engine))
+    matcher = matcher_with(
+        knowledge, load_lexicon(), additions, feature_cache=SqlFeatureCache(engine)
+    )
+    return revision, matcher
+
+
+def build_matcher(engine: Engine, *, curated: frozenset[str] | None = None) -> Matcher:
+    """The index over everything imported (with the curators' additions); built once per
+    process, and again when curators add phrases or synonyms."""
+    return build_knowledge(engine, curated=curated)[1]

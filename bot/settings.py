@@ -219,6 +219,23 @@ class BroadcastSettings(Section):
     max_attempts: int = Field(default=6, ge=1, le=20)
 
 
+class ConsoleSettings(Section):
+    """The staff console at /console (served with the web chat)."""
+
+    # A session unused this long signs out; none lasts longer than session_hours.
+    idle_timeout_minutes: int = Field(default=30, ge=1, le=1440)
+    session_hours: int = Field(default=12, ge=1, le=720)
+    # The cookie's Secure flag: "auto" sets it when the request came over HTTPS (uvicorn reads
+    # X-Forwarded-Proto from a proxy on the same machine); "always" or "never" force it.
+    secure_cookie: Literal["auto", "always", "never"] = "auto"
+    # Failed sign-ins allowed per account name and per address within the window.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1, le=1440)
+    # How often each process looks whether curators changed the knowledge base (seconds).
+    knowledge_check_seconds: float = Field(default=5, gt=0, le=3600)
+
+
 class Settings(BaseSettings):
     """Everything the bot can be configured with; build it with `load_settings`."""
 
@@ -239,6 +256,7 @@ class Settings(BaseSettings):
     wechat: WechatSettings = WechatSettings()
     web_chat: WebChatSettings = WebChatSettings()
     broadcast: BroadcastSettings = BroadcastSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @classmethod
     def settings_customise_sources(

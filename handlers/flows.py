@@ -11,6 +11,7 @@ from handlers.dialogue import Dialogue
 from handlers.feedback import FeedbackFlow
 from handlers.flow import Flow
 from handlers.help import HelpFlow
+from handlers.knowledge_source import KnowledgeSource, knowledge_source
 from handlers.leftovers import LeftoversFlow
 from handlers.legal_aid import LegalAidEntry, LegalAidFlow
 from handlers.privacy import PrivacyFlow
@@ -22,7 +23,7 @@ from knowledge.match import Matcher
 
 
 def build_flows(
-    matcher: Matcher,
+    knowledge: Matcher | KnowledgeSource,
     store: DialogueStore,
     *,
     feedback: bool = True,
@@ -32,7 +33,8 @@ def build_flows(
 ) -> tuple[Flow, ...]:
     """Without a case desk (`legal_aid` None) legal aid is information only and there is no
     /mycase or /forget; without a subscription store there is no /subscribe."""
-    to_simplified = matcher.converter.to_simplified
+    source = knowledge_source(knowledge)
+    to_simplified = source.matcher.converter.to_simplified
     flows: list[Flow] = []
     if legal_aid is not None:
         # A draft under way first: its typed answers ("同意", "武清") are not questions or words;
@@ -46,18 +48,18 @@ def build_flows(
         FeedbackFlow(store),
         # Before topics: the menu's 法律援助 topic button starts the referral.
         LegalAidEntry(legal_aid, to_simplified=to_simplified),
-        TopicsFlow(matcher),
+        TopicsFlow(source),
         HelpFlow(store, to_simplified=to_simplified),
         # After every flow that takes commands or buttons: what none of them knew.
         LeftoversFlow(),
         # Last: every typed message left is a question.
-        QuestionFlow(matcher, store, feedback=feedback, campaigns=campaigns),
+        QuestionFlow(source, store, feedback=feedback, campaigns=campaigns),
     ]
     return tuple(flows)
 
 
 def build_dialogue(
-    matcher: Matcher,
+    knowledge: Matcher | KnowledgeSource,
     store: DialogueStore,
     *,
     feedback: bool = True,
@@ -66,12 +68,13 @@ def build_dialogue(
     campaigns: CampaignNotices | None = None,
 ) -> Dialogue:
     """The dialogue the bot's composition root wires (and the tests use)."""
+    source = knowledge_source(knowledge)
     flows = build_flows(
-        matcher,
+        source,
         store,
         feedback=feedback,
         legal_aid=legal_aid,
         subscriptions=subscriptions,
         campaigns=campaigns,
     )
-    return Dialogue(flows, store, converter=matcher.converter)
+    return Dialogue(flows, store, converter=source.matcher.converter)

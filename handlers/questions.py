@@ -8,6 +8,7 @@ from handlers.answers import Answer, compose_answer
 from handlers.campaigns import CampaignNotices, add_campaign_notices
 from handlers.feedback import feedback_choices, remember_question
 from handlers.flow import Flow
+from handlers.knowledge_source import KnowledgeSource, knowledge_source
 from handlers.messages import IncomingMessage, QuestionRecord, Reply, Turn
 from handlers.state import ConversationState, DialogueStore, Script
 from knowledge.match import Matcher, MatchResult
@@ -36,13 +37,13 @@ class QuestionFlow(Flow):
 
     def __init__(
         self,
-        matcher: Matcher,
+        knowledge: Matcher | KnowledgeSource,
         store: DialogueStore,
         *,
         feedback: bool = True,
         campaigns: CampaignNotices | None = None,
     ) -> None:
-        self._matcher = matcher
+        self._knowledge = knowledge_source(knowledge)
         self._store = store
         self._feedback = feedback
         self._campaigns = campaigns
@@ -52,7 +53,7 @@ class QuestionFlow(Flow):
 
     async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
         text = message.text.strip()
-        answer, result, record = answer_question(self._matcher, text)
+        answer, result, record = answer_question(await self._knowledge.latest(), text)
         state.script = Script.TRADITIONAL if result.is_traditional else Script.SIMPLIFIED
         reply = await add_campaign_notices(self._campaigns, answer.reply, answer.topic)
         if self._feedback and not answer.fallback:

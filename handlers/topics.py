@@ -16,6 +16,7 @@ from handlers.answers import (
     source_of,
 )
 from handlers.flow import Flow
+from handlers.knowledge_source import KnowledgeSource, knowledge_source
 from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
 from handlers.state import ConversationState
 from knowledge.match import Matcher
@@ -69,8 +70,12 @@ def clause_full_text(matcher: Matcher, document_key: str, clause_id: str) -> Rep
 class TopicsFlow(Flow):
     """Browsing: 菜单 and /topics, the menu's topic buttons, a clause's 说明 and 查看原文."""
 
-    def __init__(self, matcher: Matcher) -> None:
-        self._matcher = matcher
+    def __init__(self, knowledge: Matcher | KnowledgeSource) -> None:
+        self._knowledge = knowledge_source(knowledge)
+
+    @property
+    def _matcher(self) -> Matcher:
+        return self._knowledge.matcher
 
     def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
         if message.kind == MessageKind.CHOICE:

@@ -11,6 +11,9 @@ repeated runs never see each other's tables.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,3 +122,39 @@ def plan_matcher() -> Matcher:
     document = parse_file(bundled_data_path(f"{PLAN}.txt"))
     curation = load_curation(bundled_data_path(f"{PLAN}.curated.toml"), document)
     return Matcher([(document, curation)], load_lexicon())
+
+
+# ---------------------------------------------------------------- a real browser for pages
+
+CHROMIUM = Path("/usr/bin/chromium")
+APT_TIMEOUT_SECONDS = 1200
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium, installed once with apt when missing and we are root; else a skip."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        pytest.skip("/usr/bin/chromium is missing and apt-get as root is not available")
+    environment = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+
+    def apt_get(*args: str) -> None:
+        subprocess.run(
+            ["apt-get", *args], env=environment, timeout=APT_TIMEOUT_SECONDS, check=False
+        )
+
+    apt_get("install", "-y", "chromium")
+    if not CHROMIUM.exists():  # a fresh machine may have no package lists yet
+        apt_get("update")
+        apt_get("install", "-y", "chromium")
+    if CHROMIUM.exists():
+        return CHROMIUM
+    pytest.skip("apt-get could not install chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -1,4 +1,5 @@
-"""`policybot kb …`: parse, import, list and show the policy documents."""
+"""`policybot kb …`: parse, import, list and show the policy documents; write the curators'
+additions from the console into the curated data files."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ from sqlmodel import Session
 from bot.app import prepare_engine
 from bot.app import prepare_matcher as index_on
 from bot.cli.command import EXIT_BAD_INPUT, Subcommands
+from bot.curation_export import export_additions
 from bot.knowledge_base import import_source, import_startup_sources
 from bot.settings import Settings
+from bot.storage.engine import run_transaction
 from bot.storage.repositories.documents import list_documents
+from bot.storage.repositories.knowledge_additions import list_additions, mark_exported
 from knowledge.citation import citation, clause_label
 from knowledge.document import Document
+from knowledge.lexicon import bundled_data_path
 from knowledge.parser import parse_file
 
 
@@ -104,6 +109,27 @@ def command_kb_show(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def command_kb_export_additions(settings: Settings, args: argparse.Namespace) -> int:
+    engine = prepare_engine(settings)
+    with Session(engine) as session:
+        additions = list_additions(session=session, unexported_only=not args.all)
+    report = export_additions(
+        additions,
+        data_dir=args.data_dir or bundled_data_path(""),
+        extra_sources=settings.knowledge.extra_sources,
+        dry_run=args.dry_run,
+    )
+    for path, ids in report.written.items():
+        print(f"{path}：{len(ids)} 条")
+    for line in report.skipped:
+        sys.stderr.write(line + "\n")
+    if not args.dry_run:
+        run_transaction(engine, lambda s: mark_exported(report.exported_ids, session=s))
+    if not report.written and not report.skipped:
+        print("没有要写出的新增说法或同义词。")
+    return EXIT_BAD_INPUT if report.skipped else 0
+
+
 def add_commands(commands: Subcommands) -> None:
     kb = commands.add_parser("kb", help="知识库").add_subparsers(dest="kb_command", required=True)
     parse = kb.add_parser("parse", help="解析政策文本")
@@ -118,3 +144,10 @@ def add_commands(commands: Subcommands) -> None:
     show.add_argument("clause")
     show.add_argument("--doc", help="文件 key（有多个文件时）")
     show.set_defaults(handler=command_kb_show)
+    export = kb.add_parser(
+        "export-additions", help="把工作台里新增的说法和同义词写进白话说明文件（便于提交）"
+    )
+    export.add_argument("--data-dir", type=Path, help="数据目录（默认：程序自带的 knowledge/data）")
+    export.add_argument("--all", action="store_true", help="连已经写出过的也再写一遍")
+    export.add_argument("--dry-run", action="store_true", help="只显示会写哪些文件，不写")
+    export.set_defaults(handler=command_kb_export_additions)

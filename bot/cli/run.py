@@ -26,7 +26,7 @@ def serve(app: App, *, host: str, port: int | None, webhook: str | None) -> int:
     from bot.server import build_server
 
     try:
-        channels = app.channels(webhook_url=webhook)
+        channels = app.served(webhook_url=webhook)
     except ChannelConfigError as error:
         sys.stderr.write(f"{error}\n")
         return EXIT_BAD_CONFIG

@@ -14,8 +14,9 @@ from sqlmodel import Session, col, delete, update
 from bot.events import log_event
 from bot.storage.engine import in_transaction
 from bot.storage.models import CampaignArrival, LegalAidCase, SubscriptionRecord, UserRecord
+from bot.storage.repositories import audit, outbox
 from bot.storage.repositories import cases as case_rows
-from bot.storage.repositories import outbox
+from bot.storage.repositories.audit import AuditAction
 from bot.storage.repositories.conversations import FORGOTTEN_USER_KEY, forget_user
 from handlers.cases import CaseChange, CaseDraft, CaseView, ChangeOutcome, StaffMember
 from handlers.casework import CaseEvent
@@ -23,6 +24,11 @@ from handlers.casework import CaseEvent
 T = TypeVar("T")
 
 CARD, CARD_REFRESH, WORKER_NOTICE = "case_card", "card_refresh", "worker_notice"
+AUDITED_CHANGES = {
+    CaseEvent.CLAIMED: AuditAction.CLAIM,
+    CaseEvent.CLOSED: AuditAction.CLOSE,
+    None: AuditAction.NOTE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +117,10 @@ class SqlCaseDesk:
         case_id: int,
         change: Callable[[Session], tuple[ChangeOutcome, LegalAidCase | None]],
         event: CaseEvent | None,
+        staff: StaffMember,
     ) -> CaseChange:
-        """Apply a change; if it took, queue the worker's notice (if any) and a card refresh."""
+        """Apply a change; if it took, queue the worker's notice (if any) and a card refresh,
+        and write it to the audit log — whichever side (card or console) made it."""
 
         def work(session: Session) -> CaseChange:
             outcome, record = change(session)
@@ -120,6 +128,13 @@ class SqlCaseDesk:
                 if event is not None:
                     self._queue_worker_notice(record, event, session=session)
                 self._queue_card(record, session=session, refresh=True)
+                audit.record(
+                    staff.id,
+                    staff.name,
+                    AUDITED_CHANGES[event],
+                    case_number=record.number,
+                    session=session,
+                )
             return case_rows.change(outcome, record)
 
         result = await self._run(work, queues=True)
@@ -133,7 +148,10 @@ class SqlCaseDesk:
 
     async def claim(self, case_id: int, staff: StaffMember) -> CaseChange:
         return await self._change(
-            case_id, lambda s: case_rows.claim_case(case_id, staff, session=s), CaseEvent.CLAIMED
+            case_id,
+            lambda s: case_rows.claim_case(case_id, staff, session=s),
+            CaseEvent.CLAIMED,
+            staff,
         )
 
     async def close(self, case_id: int, staff: StaffMember, outcome: str) -> CaseChange:
@@ -141,11 +159,12 @@ class SqlCaseDesk:
             case_id,
             lambda s: case_rows.close_case(case_id, staff, outcome, session=s),
             CaseEvent.CLOSED,
+            staff,
         )
 
     async def add_note(self, case_id: int, staff: StaffMember, text: str) -> CaseChange:
         return await self._change(
-            case_id, lambda s: case_rows.add_note(case_id, staff, text, session=s), None
+            case_id, lambda s: case_rows.add_note(case_id, staff, text, session=s), None, staff
         )
 
     async def forget(self, user_key: str) -> int:

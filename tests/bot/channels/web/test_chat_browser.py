@@ -4,10 +4,6 @@ real app served by uvicorn on a free port, on a 360-px-wide phone screen."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,40 +16,9 @@ from bot.server import build_server
 from bot.storage.models import UserRecord
 from knowledge.match import Matcher
 from tests.bot.server_harness import engine_in, production_app, settings_for
+from tests.conftest import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
-APT_TIMEOUT_SECONDS = 1200
 PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's chromium, installed once with apt when missing and we are root; else a skip."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip("/usr/bin/chromium is missing and apt-get as root is not available")
-    environment = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-
-    def apt_get(*args: str) -> None:
-        subprocess.run(
-            ["apt-get", *args], env=environment, timeout=APT_TIMEOUT_SECONDS, check=False
-        )
-
-    apt_get("install", "-y", "chromium")
-    if not CHROMIUM.exists():  # a fresh machine may have no package lists yet
-        apt_get("update")
-        apt_get("install", "-y", "chromium")
-    if CHROMIUM.exists():
-        return CHROMIUM
-    pytest.skip("apt-get could not install chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""One module of console routes per feature; `bot.console.site` includes them."""
