@@ -23,10 +23,11 @@ from bot.storage.campaign_store import SqlCampaignNotices, SqlSubscriptionStore
 from bot.storage.case_desk import SqlCaseDesk
 from bot.storage.channel_store import ChannelStore
 from bot.storage.dialogue_store import SqlDialogueStore
-from bot.storage.engine import create_engine_for, init_db, run_transaction
+from bot.storage.engine import create_engine_for, run_transaction
 from bot.storage.repositories.app_secret import get_or_create_secret
 from bot.storage.repositories.knowledge_additions import current_revision
 from bot.storage.retention import enforce_retention
+from bot.storage.schema import prepare_schema
 from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
 from handlers.dialogue import Dialogue
@@ -118,9 +119,21 @@ class App:
 
 
 def prepare_engine(settings: Settings) -> Engine:
-    """The database engine with its tables created."""
+    """The database engine, its schema at head: SQLite upgrades itself (a backup copy of the file
+    first); PostgreSQL must have had `policybot db upgrade`, else SchemaError says so."""
     engine = create_engine_for(settings.database.url, echo=settings.database.echo)
-    init_db(engine)
+    try:
+        report = prepare_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    if report is not None and report.changed:
+        log_event(
+            "schema_upgraded",
+            before=report.before or "empty",
+            after=report.after,
+            backup=str(report.backup or ""),
+        )
     return engine
 
 

@@ -8,15 +8,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cli import answering, campaign, cases, kb, run, staff, wechat
+from bot.cli import answering, campaign, cases, db, kb, run, staff, wechat
 from bot.cli.command import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, Command
 from bot.events import configure_logging
 from bot.settings import SettingsError, load_settings
+from bot.storage.schema import SchemaError
 from knowledge.curation import CurationError
 from knowledge.document import ParseError
 
 # The order `policybot --help` lists them in.
-GROUPS = (run, wechat, answering, kb, cases, staff, campaign)
+GROUPS = (run, wechat, answering, kb, cases, staff, campaign, db)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Command = args.handler
     try:
         return handler(settings, args)
+    except SchemaError as error:
+        # Like a settings error: the operator has something to do before the bot can start.
+        sys.stderr.write(f"{error}\n")
+        return EXIT_BAD_CONFIG
     except (ParseError, CurationError) as error:
         sys.stderr.write(f"{error}\n")
         return EXIT_BAD_INPUT

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
-import bot.storage.console_models  # the staff console's tables, for init_db too
-import bot.storage.models  # noqa: F401  # registers the tables on SQLModel.metadata for init_db
+from bot.storage.backups import is_in_memory_sqlite
+from bot.storage.schema import upgrade
 
 # How long a SQLite writer waits for another process's write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -52,12 +52,10 @@ def create_engine_for(url: str, *, echo: bool = False) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create the tables that do not exist yet (existing tables are left as they are)."""
-    SQLModel.metadata.create_all(engine)
-
-
-def is_in_memory_sqlite(url: URL) -> bool:
-    return url.database in (None, "", ":memory:") or "mode=memory" in str(url.query)
+    """The schema at head by the migrations, whatever the database holds (an empty one gets every
+    revision, a 6a79bf1 one is stamped first); no backup. A start goes through
+    `bot.storage.schema.prepare_schema` instead, which backs up SQLite and never alters PostgreSQL."""
+    upgrade(engine, back_up=False)
 
 
 def _create_sqlite_engine(url: URL, *, echo: bool) -> Engine:
