@@ -11,6 +11,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from bot.campaigns.job_digests import JobDigests
+from bot.campaigns.pacing import SendLimits
 from bot.channels.base import ChannelDeps, ChannelParts
 from bot.channels.outbox import OutboxBell, OutboxSender, OutboxTransport
 from bot.channels.registry import CHANNELS
@@ -24,6 +26,7 @@ from bot.storage.case_desk import SqlCaseDesk
 from bot.storage.channel_store import ChannelStore
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.engine import create_engine_for, init_db, run_transaction
+from bot.storage.job_board import SqlJobBoard
 from bot.storage.repositories.app_secret import get_or_create_secret
 from bot.storage.repositories.knowledge_additions import current_revision
 from bot.storage.retention import enforce_retention
@@ -31,11 +34,15 @@ from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
 from handlers.dialogue import Dialogue
 from handlers.flows import build_dialogue
+from handlers.jobs import JobsFlow
 from handlers.legal_aid import LegalAidFlow
 from handlers.subscriptions import Subscriptions
+from knowledge.jobs import load_job_tables
 from knowledge.match import Matcher
 
 USER_KEY_SECRET_NAME = "user_key_hmac"
+# Channels whose outbox transport can reach a person later, so job digests can be pushed there.
+PUSH_CHANNELS = frozenset({"telegram", "wechat"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,8 @@ class App:
     bell: OutboxBell
     # Cases on the database: the Telegram card (through `casework`) and the console share it.
     desk: SqlCaseDesk
+    # The daily job digests, sent beside each channel's outbox.
+    digests: JobDigests
 
     @property
     def matcher(self) -> Matcher:
@@ -67,7 +76,7 @@ class App:
             to_traditional=self.matcher.converter.to_traditional,
             wakeup=self.bell.listener(),
         )
-        await sender.run()
+        await asyncio.gather(sender.run(), self.digests.run(transport))
 
     def channels(
         self, *, alone: bool = False, webhook_url: str | None = None
@@ -211,6 +220,16 @@ def compose(
         to_simplified=matcher.converter.to_simplified,
     )
     broadcast_channels = frozenset(spec.name for spec in CHANNELS if spec.sends_broadcasts)
+    job_tables = load_job_tables()
+    jobs = settings.jobs
+    jobs_flow = JobsFlow(
+        SqlJobBoard(engine, job_tables),
+        job_tables,
+        to_simplified=matcher.converter.to_simplified,
+        push_channels=PUSH_CHANNELS,
+        digest_hour=jobs.digest_hour,
+        digest_limit=jobs.digest_max_postings,
+    )
     dialogue = build_dialogue(
         knowledge,
         store,
@@ -219,6 +238,7 @@ def compose(
             SqlSubscriptionStore(engine), broadcast_channels=broadcast_channels
         ),
         campaigns=SqlCampaignNotices(engine),
+        jobs=jobs_flow,
     )
     return App(
         settings=settings,
@@ -230,4 +250,12 @@ def compose(
         store=ChannelStore(engine),
         bell=bell,
         desk=desk,
+        digests=JobDigests(
+            engine,
+            job_tables,
+            hour=jobs.digest_hour,
+            limit=jobs.digest_max_postings,
+            limits=SendLimits.from_settings(settings.broadcast),
+            check_seconds=jobs.check_seconds,
+        ),
     )

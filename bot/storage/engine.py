@@ -13,6 +13,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
 import bot.storage.console_models  # the staff console's tables, for init_db too
+import bot.storage.job_models  # the job postings' tables, for init_db too
 import bot.storage.models  # noqa: F401  # registers the tables on SQLModel.metadata for init_db
 
 # How long a SQLite writer waits for another process's write lock before "database is locked".
