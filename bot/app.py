@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -27,6 +27,7 @@ from bot.storage.channel_store import ChannelStore
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.engine import create_engine_for, init_db, run_transaction
 from bot.storage.job_board import SqlJobBoard
+from bot.storage.models import utc_now
 from bot.storage.repositories.app_secret import get_or_create_secret
 from bot.storage.repositories.knowledge_additions import current_revision
 from bot.storage.retention import enforce_retention
@@ -195,9 +196,11 @@ def compose(
     matcher: Matcher,
     secret: str,
     revision: int | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> App:
     """The wiring alone, on a ready engine and index (tests hand in their own). `revision` is the
-    additions' revision the matcher was built at (None: the database's current one)."""
+    additions' revision the matcher was built at (None: the database's current one); `clock` is
+    the time the job digests go by (tests drive it)."""
     knowledge = LiveKnowledge(
         engine,
         matcher,
@@ -223,7 +226,7 @@ def compose(
     job_tables = load_job_tables()
     jobs = settings.jobs
     jobs_flow = JobsFlow(
-        SqlJobBoard(engine, job_tables),
+        SqlJobBoard(engine, job_tables, now=clock),
         job_tables,
         to_simplified=matcher.converter.to_simplified,
         push_channels=PUSH_CHANNELS,
@@ -257,5 +260,6 @@ def compose(
             limit=jobs.digest_max_postings,
             limits=SendLimits.from_settings(settings.broadcast),
             check_seconds=jobs.check_seconds,
+            now=clock,
         ),
     )

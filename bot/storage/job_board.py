@@ -125,6 +125,7 @@ class SqlJobBoard:
                 districts=list(wanted.districts),
                 trades=list(wanted.trades),
                 min_monthly_pay=wanted.min_monthly_pay,
+                at=self._now(),
                 session=session,
             )
             postings.record_event(

@@ -24,10 +24,11 @@ def save_preferences(
     districts: list[str],
     trades: list[str],
     min_monthly_pay: int,
+    at: datetime | None = None,
     session: Session,
 ) -> None:
     record = session.get(JobPreferenceRecord, user_key)
-    now = utc_now()
+    now = at or utc_now()
     if record is None:
         record = JobPreferenceRecord(user_key=user_key, channel=channel, consent_at=now)
     record.channel, record.address = channel, address
