@@ -95,25 +95,30 @@ def queue_digests(
 
 
 def claim_due(channel: str, now: datetime, *, session: Session) -> list[JobDigestRecord]:
-    """Pending digests of one channel (and ones whose sender died), leased to this sender."""
-    rows = list(
-        session.exec(
-            select(JobDigestRecord)
-            .where(
-                col(JobDigestRecord.channel) == channel,
-                or_(
-                    col(JobDigestRecord.status) == PENDING,
-                    (col(JobDigestRecord.status) == SENDING)
-                    & (col(JobDigestRecord.lease_until) < now),
-                ),
-            )
-            .order_by(col(JobDigestRecord.id))
-        ).all()
+    """Pending digests of one channel (and ones whose sender died), leased to this sender. Each
+    row is taken by a conditional UPDATE, so two processes never both take the same one."""
+    claimable = or_(
+        col(JobDigestRecord.status) == PENDING,
+        (col(JobDigestRecord.status) == SENDING) & (col(JobDigestRecord.lease_until) < now),
     )
-    for row in rows:
-        row.status, row.lease_until = SENDING, now + LEASE
-        session.add(row)
-    return rows
+    candidates = session.exec(
+        select(JobDigestRecord.id)
+        .where(col(JobDigestRecord.channel) == channel, claimable)
+        .order_by(col(JobDigestRecord.id))
+    ).all()
+    taken: list[JobDigestRecord] = []
+    for digest_id in candidates:
+        result = session.exec(
+            update(JobDigestRecord)
+            .where(col(JobDigestRecord.id) == digest_id, claimable)
+            .values(status=SENDING, lease_until=now + LEASE)
+        )
+        if result.rowcount == 1:
+            row = session.get(JobDigestRecord, digest_id)
+            if row is not None:
+                session.refresh(row)
+                taken.append(row)
+    return taken
 
 
 def settle(digest_id: int, status: str, now: datetime, *, session: Session) -> None:
