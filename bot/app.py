@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from bot.campaigns.job_digests import JobDigests
+from bot.campaigns.pacing import SendLimits
 from bot.channels.base import ChannelDeps, ChannelParts
 from bot.channels.outbox import OutboxBell, OutboxSender, OutboxTransport
 from bot.channels.registry import CHANNELS
@@ -24,6 +26,8 @@ from bot.storage.case_desk import SqlCaseDesk
 from bot.storage.channel_store import ChannelStore
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.engine import create_engine_for, run_transaction
+from bot.storage.job_board import SqlJobBoard
+from bot.storage.models import utc_now
 from bot.storage.repositories.app_secret import get_or_create_secret
 from bot.storage.repositories.knowledge_additions import current_revision
 from bot.storage.retention import enforce_retention
@@ -32,11 +36,15 @@ from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
 from handlers.dialogue import Dialogue
 from handlers.flows import build_dialogue
+from handlers.jobs import JobsFlow
 from handlers.legal_aid import LegalAidFlow
 from handlers.subscriptions import Subscriptions
+from knowledge.jobs import load_job_tables
 from knowledge.match import Matcher
 
 USER_KEY_SECRET_NAME = "user_key_hmac"
+# Channels whose outbox transport can reach a person later, so job digests can be pushed there.
+PUSH_CHANNELS = frozenset({"telegram", "wechat"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,8 @@ class App:
     bell: OutboxBell
     # Cases on the database: the Telegram card (through `casework`) and the console share it.
     desk: SqlCaseDesk
+    # The daily job digests, sent beside each channel's outbox.
+    digests: JobDigests
 
     @property
     def matcher(self) -> Matcher:
@@ -68,7 +78,7 @@ class App:
             to_traditional=self.matcher.converter.to_traditional,
             wakeup=self.bell.listener(),
         )
-        await sender.run()
+        await asyncio.gather(sender.run(), self.digests.run(transport))
 
     def channels(
         self, *, alone: bool = False, webhook_url: str | None = None
@@ -199,9 +209,11 @@ def compose(
     matcher: Matcher,
     secret: str,
     revision: int | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> App:
     """The wiring alone, on a ready engine and index (tests hand in their own). `revision` is the
-    additions' revision the matcher was built at (None: the database's current one)."""
+    additions' revision the matcher was built at (None: the database's current one); `clock` is
+    the time the job digests go by (tests drive it)."""
     knowledge = LiveKnowledge(
         engine,
         matcher,
@@ -224,6 +236,16 @@ def compose(
         to_simplified=matcher.converter.to_simplified,
     )
     broadcast_channels = frozenset(spec.name for spec in CHANNELS if spec.sends_broadcasts)
+    job_tables = load_job_tables()
+    jobs = settings.jobs
+    jobs_flow = JobsFlow(
+        SqlJobBoard(engine, job_tables, now=clock),
+        job_tables,
+        to_simplified=matcher.converter.to_simplified,
+        push_channels=PUSH_CHANNELS,
+        digest_hour=jobs.digest_hour,
+        digest_limit=jobs.digest_max_postings,
+    )
     dialogue = build_dialogue(
         knowledge,
         store,
@@ -232,6 +254,7 @@ def compose(
             SqlSubscriptionStore(engine), broadcast_channels=broadcast_channels
         ),
         campaigns=SqlCampaignNotices(engine),
+        jobs=jobs_flow,
     )
     return App(
         settings=settings,
@@ -243,4 +266,13 @@ def compose(
         store=ChannelStore(engine),
         bell=bell,
         desk=desk,
+        digests=JobDigests(
+            engine,
+            job_tables,
+            hour=jobs.digest_hour,
+            limit=jobs.digest_max_postings,
+            limits=SendLimits.from_settings(settings.broadcast),
+            check_seconds=jobs.check_seconds,
+            now=clock,
+        ),
     )

@@ -236,6 +236,14 @@ class ConsoleSettings(Section):
     knowledge_check_seconds: float = Field(default=5, gt=0, le=3600)
 
 
+class JobsSettings(Section):
+    # The Tianjin hour the daily digest goes out (inside 08:00-21:00: never at night).
+    digest_hour: int = Field(default=10, ge=8, le=20)
+    digest_max_postings: int = Field(default=5, ge=1, le=10)
+    # How often the digest sender looks for due digests.
+    check_seconds: float = Field(default=60, gt=0, le=3600)
+
+
 class Settings(BaseSettings):
     """Everything the bot can be configured with; build it with `load_settings`."""
 
@@ -257,6 +265,7 @@ class Settings(BaseSettings):
     web_chat: WebChatSettings = WebChatSettings()
     broadcast: BroadcastSettings = BroadcastSettings()
     console: ConsoleSettings = ConsoleSettings()
+    jobs: JobsSettings = JobsSettings()
 
     @classmethod
     def settings_customise_sources(

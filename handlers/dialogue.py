@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import Protocol
 
 from handlers.flow import Flow
 from handlers.messages import IncomingMessage, MessageKind, Reply, Turn
@@ -16,17 +17,29 @@ from handlers.state import ConversationState, DialogueStore, Script
 from knowledge.normalizer import ScriptConverter
 
 
+class Prelude(Protocol):
+    """Something shown before any flow's answer (e.g. a job digest WeChat could not push)."""
+
+    async def before(self, message: IncomingMessage) -> tuple[Reply, ...]: ...
+
+
 class Dialogue:
     """One instance per process, shared by every channel; holds no per-person state itself."""
 
     def __init__(
-        self, flows: Sequence[Flow], store: DialogueStore, *, converter: ScriptConverter
+        self,
+        flows: Sequence[Flow],
+        store: DialogueStore,
+        *,
+        converter: ScriptConverter,
+        preludes: Sequence[Prelude] = (),
     ) -> None:
         if not flows:
             raise ValueError("a dialogue needs at least one flow")
         self._flows = tuple(flows)
         self._store = store
         self._converter = converter
+        self._preludes = tuple(preludes)
 
     async def handle(self, message: IncomingMessage) -> Turn:
         loaded = ConversationState.from_json(await self._store.load_state(message.user_key))
@@ -40,6 +53,9 @@ class Dialogue:
         if message.kind == MessageKind.TEXT and self._converter.is_traditional(message.text):
             state.script = Script.TRADITIONAL
         turn = await self._offer(message, state)
+        if self._preludes:
+            first = [reply for prelude in self._preludes for reply in await prelude.before(message)]
+            turn = Turn((*first, *turn.replies), turn.question)
         if state != loaded:
             await self._store.save_state(message.user_key, state.to_json())
         if state.script == Script.TRADITIONAL:

@@ -11,6 +11,7 @@ from handlers.dialogue import Dialogue
 from handlers.feedback import FeedbackFlow
 from handlers.flow import Flow
 from handlers.help import HelpFlow
+from handlers.jobs import JobsFlow
 from handlers.knowledge_source import KnowledgeSource, knowledge_source
 from handlers.leftovers import LeftoversFlow
 from handlers.legal_aid import LegalAidEntry, LegalAidFlow
@@ -30,6 +31,7 @@ def build_flows(
     legal_aid: LegalAidFlow | None = None,
     subscriptions: Subscriptions | None = None,
     campaigns: CampaignNotices | None = None,
+    jobs: JobsFlow | None = None,
 ) -> tuple[Flow, ...]:
     """Without a case desk (`legal_aid` None) legal aid is information only and there is no
     /mycase or /forget; without a subscription store there is no /subscribe."""
@@ -44,11 +46,14 @@ def build_flows(
         flows.append(PrivacyFlow(legal_aid.desk, to_simplified=to_simplified))
     if subscriptions is not None:
         flows.append(subscriptions)
+    if jobs is not None:
+        # Before topics and questions: 找工作 and the steps' typed answers (西青, 电焊) are its own.
+        flows.append(jobs)
     flows += [
         FeedbackFlow(store),
         # Before topics: the menu's 法律援助 topic button starts the referral.
         LegalAidEntry(legal_aid, to_simplified=to_simplified),
-        TopicsFlow(source),
+        TopicsFlow(source, jobs_entry=jobs is not None),
         HelpFlow(store, to_simplified=to_simplified),
         # After every flow that takes commands or buttons: what none of them knew.
         LeftoversFlow(),
@@ -66,6 +71,7 @@ def build_dialogue(
     legal_aid: LegalAidFlow | None = None,
     subscriptions: Subscriptions | None = None,
     campaigns: CampaignNotices | None = None,
+    jobs: JobsFlow | None = None,
 ) -> Dialogue:
     """The dialogue the bot's composition root wires (and the tests use)."""
     source = knowledge_source(knowledge)
@@ -76,5 +82,7 @@ def build_dialogue(
         legal_aid=legal_aid,
         subscriptions=subscriptions,
         campaigns=campaigns,
+        jobs=jobs,
     )
-    return Dialogue(flows, store, converter=source.matcher.converter)
+    preludes = (jobs,) if jobs is not None else ()
+    return Dialogue(flows, store, converter=source.matcher.converter, preludes=preludes)

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from handlers.draft import ReferralDraft
+from handlers.job_draft import JobDraft
 from handlers.messages import QuestionRecord
 
 # The stored form: JSON-able values under the keys `ConversationState.to_json` writes.
@@ -51,11 +52,12 @@ class ConversationState:
     last_question: LastQuestion | None = None
     legal_aid: ReferralDraft | None = None
     forget_asked: bool = False  # /forget asked for its confirmation with the last reply
+    jobs: JobDraft | None = None  # job preferences being chosen (/jobs)
 
     def clear(self) -> None:
         """Forget everything (after /forget)."""
         self.known, self.script, self.last_question = False, None, None
-        self.legal_aid, self.forget_asked = None, False
+        self.legal_aid, self.forget_asked, self.jobs = None, False, None
 
     def to_json(self) -> dict[str, Any]:
         """The stored form; fields at their default are left out (an empty state is `{}`)."""
@@ -70,6 +72,8 @@ class ConversationState:
             stored["legal_aid"] = self.legal_aid.to_json()
         if self.forget_asked:
             stored["forget_asked"] = True
+        if self.jobs is not None:
+            stored["jobs"] = self.jobs.to_json()
         return stored
 
     @classmethod
@@ -82,6 +86,7 @@ class ConversationState:
             last_question=LastQuestion.from_json(stored.get("last_question")),
             legal_aid=ReferralDraft.from_json(stored.get("legal_aid")),
             forget_asked=bool(stored.get("forget_asked")),
+            jobs=JobDraft.from_json(stored.get("jobs")),
         )
 
 

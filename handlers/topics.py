@@ -16,6 +16,7 @@ from handlers.answers import (
     source_of,
 )
 from handlers.flow import Flow
+from handlers.jobs import start_choice as jobs_start_choice
 from handlers.knowledge_source import KnowledgeSource, knowledge_source
 from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
 from handlers.state import ConversationState
@@ -33,7 +34,7 @@ def topic_menu(prompt: str = texts.TOPICS_PROMPT) -> Reply:
     )
 
 
-def topic_clauses(matcher: Matcher, topic_key: str) -> Reply | None:
+def topic_clauses(matcher: Matcher, topic_key: str, *, jobs_entry: bool = False) -> Reply | None:
     """The clauses under one menu topic, each a button; None for an unknown key."""
     found = next((item for item in texts.MENU if item[1] == topic_key), None)
     if found is None:
@@ -45,6 +46,8 @@ def topic_clauses(matcher: Matcher, topic_key: str) -> Reply | None:
     choices = [Choice(entry.title, clause_payload("ans", entry)) for entry in entries]
     if "legal_aid" in topics:
         choices.insert(0, legal_aid_choice())
+    if jobs_entry and "employment" in topics:
+        choices.insert(0, jobs_start_choice())
     choices.append(menu_choice())
     return Reply(texts.TOPIC_CLAUSES_PROMPT.format(label=label), tuple(choices))
 
@@ -70,8 +73,10 @@ def clause_full_text(matcher: Matcher, document_key: str, clause_id: str) -> Rep
 class TopicsFlow(Flow):
     """Browsing: 菜单 and /topics, the menu's topic buttons, a clause's 说明 and 查看原文."""
 
-    def __init__(self, knowledge: Matcher | KnowledgeSource) -> None:
+    def __init__(self, knowledge: Matcher | KnowledgeSource, *, jobs_entry: bool = False) -> None:
         self._knowledge = knowledge_source(knowledge)
+        # The 找工作·创业 topic offers the job postings when they are wired.
+        self._jobs_entry = jobs_entry
 
     @property
     def _matcher(self) -> Matcher:
@@ -101,7 +106,8 @@ class TopicsFlow(Flow):
 
     def _chosen(self, payload: str) -> Reply | None:
         if payload.startswith(TOPIC_PAYLOAD_PREFIX):
-            return topic_clauses(self._matcher, payload.removeprefix(TOPIC_PAYLOAD_PREFIX))
+            key = payload.removeprefix(TOPIC_PAYLOAD_PREFIX)
+            return topic_clauses(self._matcher, key, jobs_entry=self._jobs_entry)
         action, _, reference = payload.partition(":")
         document_key, _, clause_id = reference.rpartition(":")
         return _CLAUSE_ACTIONS[action](self._matcher, document_key, clause_id)

@@ -35,6 +35,14 @@ UNSUBSCRIBE_WORDS = frozenset(
     {"退订", "取消订阅", "不要再发", "退訂", "取消訂閱", "不要再發", "unsubscribe", "td"}
 )
 
+# --- Job postings (handlers/jobs.py), compared after `plain_word` ---
+JOBS_WORDS = frozenset(
+    {"找工作", "找活", "找活干", "招工", "岗位推送", "推荐工作", "推荐岗位", "jobs"}
+)
+JOBS_OFF_WORDS = frozenset({"停止岗位推送", "不要岗位推送", "取消岗位推送", "jobs off"})
+JOBS_NEXT_WORDS = frozenset({"下一步", "好了", "选好了", "就这些", "next"})
+JOBS_ANY_WORDS = frozenset({"不限", "都行", "都可以", "随便", "无所谓"})
+
 # --- Legal-aid referral answers (handlers/legal_aid.py) and the /forget confirmation ---
 CANCEL_WORDS = frozenset({"取消", "不办了", "算了", "退出", "不填了", "不要了", "cancel"})
 YES_WORDS = frozenset({"同意", "好", "好的", "可以", "是", "行", "嗯", "yes", "ok", "确认", "愿意"})

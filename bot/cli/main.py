@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.cli import answering, campaign, cases, db, kb, run, staff, wechat
+from bot.cli import answering, campaign, cases, db, jobs, kb, run, staff, wechat
 from bot.cli.command import EXIT_BAD_CONFIG, EXIT_BAD_INPUT, Command
 from bot.events import configure_logging
 from bot.settings import SettingsError, load_settings
@@ -17,7 +17,7 @@ from knowledge.curation import CurationError
 from knowledge.document import ParseError
 
 # The order `policybot --help` lists them in.
-GROUPS = (run, wechat, answering, kb, cases, staff, campaign, db)
+GROUPS = (run, wechat, answering, kb, cases, staff, campaign, jobs, db)
 
 
 def build_parser() -> argparse.ArgumentParser:

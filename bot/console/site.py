@@ -19,6 +19,7 @@ from bot.console.routes.cases import CaseRoutes
 from bot.console.routes.exports import ExportRoutes
 from bot.console.routes.figures import FigureRoutes
 from bot.console.routes.hit_test import HitTestRoutes
+from bot.console.routes.jobs import JobRoutes
 from bot.console.routes.login import LoginRoutes
 from bot.console.routes.review import ReviewRoutes
 from bot.console.sessions import SessionBook
@@ -44,6 +45,7 @@ def console_routes(console: Console) -> list[ConsoleRoute]:
         *ReviewRoutes(console).routes(),
         *HitTestRoutes(console).routes(),
         *FigureRoutes(console).routes(),
+        *JobRoutes(console).routes(),
         *AuditRoutes(console).routes(),
     ]
 

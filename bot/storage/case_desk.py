@@ -18,6 +18,7 @@ from bot.storage.repositories import audit, outbox
 from bot.storage.repositories import cases as case_rows
 from bot.storage.repositories.audit import AuditAction
 from bot.storage.repositories.conversations import FORGOTTEN_USER_KEY, forget_user
+from bot.storage.repositories.job_preferences import forget_jobs
 from handlers.cases import CaseChange, CaseDraft, CaseView, ChangeOutcome, StaffMember
 from handlers.casework import CaseEvent
 
@@ -176,6 +177,7 @@ class SqlCaseDesk:
                 if record is not None:  # the staff card loses the phone and description too
                     self._queue_card(record, session=session, refresh=True)
             forget_user(user_key, session=session)
+            forget_jobs(user_key, session=session)  # job preferences, digests, what was shown
             session.exec(delete(UserRecord).where(col(UserRecord.user_key) == user_key))
             # Subscriptions hold the person's chat address; poster arrivals stay as counts.
             session.exec(

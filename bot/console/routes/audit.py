@@ -29,6 +29,8 @@ ACTION_LABELS: Mapping[str, str] = {
     AuditAction.LOGIN: "登录",
     AuditAction.LOGIN_FAILED: "登录失败",
     AuditAction.LOGOUT_EVERYWHERE: "退出所有设备",
+    AuditAction.HIDE_POSTING: "下架岗位",
+    AuditAction.SHOW_POSTING: "恢复岗位",
 }
 CSV_HEADER = ("时间", "人员", "人员编号", "操作", "案件编号", "详情")
 

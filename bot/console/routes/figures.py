@@ -17,6 +17,7 @@ from bot.console.context import Console
 from bot.console.export import CSV_TYPE, table_csv
 from bot.console.figures import Cell, Table
 from bot.console.guard import ConsoleRoute, StaffRequest
+from bot.console.job_figures import job_tables
 from bot.console.pages import download
 from bot.console.roles import FIGURES
 from bot.storage.engine import in_transaction
@@ -123,6 +124,10 @@ FIGURES_SHOWN: Mapping[str, FigureSpec] = {
         lambda since, session: figures.campaign_places(since, session=session),
         places_chart,
     ),
+    **{
+        name: FigureSpec(title, compute, counts_chart)
+        for name, (title, compute) in job_tables().items()
+    },
 }
 
 

@@ -25,6 +25,8 @@ class AuditAction(StrEnum):
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOGOUT_EVERYWHERE = "logout_everywhere"
+    HIDE_POSTING = "hide_posting"
+    SHOW_POSTING = "show_posting"
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,9 @@ ACCESS: dict[tuple[str, str], set[Role]] = {
     ("GET", "/console/figures/{name:str}.csv"): {R, A},
     ("GET", "/console/audit"): {A},
     ("GET", "/console/audit.csv"): {A},
+    ("GET", "/console/jobs"): {C, A},
+    ("POST", "/console/jobs/{posting_id:int}/hide"): {C, A},
+    ("POST", "/console/jobs/{posting_id:int}/show"): {C, A},
 }
 PUBLIC = {("GET", "/console/login"), ("POST", "/console/login")}
 # GET routes that answer JSON: anonymous gets 403 there, not a redirect.
@@ -68,7 +71,11 @@ APIS = {("GET", "/console/cases/feed")}
 
 
 def concrete(path: str, number: str) -> str:
-    return path.replace("{number:str}", number).replace("{name:str}", "questions-daily")
+    return (
+        path.replace("{number:str}", number)
+        .replace("{name:str}", "questions-daily")
+        .replace("{posting_id:int}", "1")
+    )
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from bot.console.charts import horizontal_bars, stacked_bars
 from bot.console.figures import answer_quality, campaign_places, case_times, cases_by
 from bot.console.roles import Role
+from bot.console.routes.figures import FIGURES_SHOWN
 from bot.storage.engine import run_transaction
 from bot.storage.models import CampaignArrival, CampaignRecord, LegalAidCase, QuestionRow
 from handlers.cases import StaffMember
@@ -117,7 +118,8 @@ async def test_the_figures_page_draws_every_figure_and_offers_its_csv(
     add_staff(console.engine, "zhao", Role.CURATOR)
     await sign_in(console.http, "zhao")
     page = (await console.http.get("/console/figures?days=7")).text
-    assert page.count("<svg") == 8 and page.count("下载 CSV") == 8
+    shown = len(FIGURES_SHOWN)  # the questions', cases', places' and job postings' figures
+    assert shown == 11 and page.count("<svg") == shown and page.count("下载 CSV") == shown
     response = await console.http.get("/console/figures/questions-daily.csv?days=7")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == ["日期", "主题", "提问数"] and rows[1][1:] == ["工资", "1"]
