@@ -16,8 +16,9 @@ from sqlmodel import Session
 from bot.app import prepare_engine
 from bot.cli.command import EXIT_BAD_INPUT, Subcommands
 from bot.settings import Settings
+from bot.storage.case_desk import case_view
 from bot.storage.models import LegalAidCase
-from bot.storage.repositories.cases import get_case_by_number, list_cases, view_of
+from bot.storage.repositories.cases import get_case_by_number, list_cases
 from handlers.cases import BEIJING, CATEGORIES
 from handlers.casework import staff_card
 from handlers.phone import masked
@@ -56,7 +57,7 @@ def command_cases_show(settings: Settings, args: argparse.Namespace) -> int:
     if record is None:
         sys.stderr.write(f"没有案件 {args.number}\n")
         return EXIT_BAD_INPUT
-    print(staff_card(view_of(record)).text)
+    print(staff_card(case_view(record)).text)
     print(f"同意隐私说明：{_beijing_time(record.consent_at)}（版本 {record.consent_version}）")
     if record.source:
         print(f"来源：{record.source}")

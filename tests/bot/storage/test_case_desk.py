@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.settings import load_settings
-from bot.storage.case_desk import SqlCaseDesk, StaffChat
+from bot.storage.case_desk import SqlCaseDesk, StaffChat, case_day
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.models import (
     ConversationRecord,
@@ -55,7 +55,7 @@ def outbox_rows(engine: Engine) -> list[OutboxMessage]:
 
 def test_case_numbers_follow_the_beijing_date() -> None:
     late_evening_utc = datetime(2027, 1, 14, 17, 30, tzinfo=UTC)  # already the 15th in Beijing
-    assert case_number(late_evening_utc, 7) == "LA-20270115-0007"
+    assert case_number(case_day(late_evening_utc), 7) == "LA-20270115-0007"
 
 
 async def test_numbers_are_sequential_and_unique_under_concurrent_submissions(
