@@ -182,6 +182,8 @@ HINT_EMPLOYER = "单位名称太长了，请写{max_chars}字以内，或点“�
 HINT_DESCRIPTION_SHORT = "再多说一点吧，比如“老板拖欠我3个月工资共1万2，多次要没给”。"
 HINT_DESCRIPTION_LONG = "太长了（{length}字）。请压缩到{max_chars}字以内，细节可以电话里说。"
 HINT_CONFIRM = "请点“确认提交”，或发“取消”。"
+# An answer (or button) for a step already done: re-sent after a network error, or an old button.
+HINT_STEP_DONE = "这一步已经记下了，请接着回答下面的问题。"
 MY_CASES_HEADER = "你的法律援助申请："
 MY_CASE_LINE = "{number} · {category} · {status} · {month}月{day}日提交"
 NO_CASES = "你还没有法律援助申请。需要的话发“法律援助”。"

@@ -16,10 +16,12 @@ from handlers.answers import (
 )
 from handlers.flow import Flow
 from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
+from handlers.payloads import Payload
 from handlers.state import ConversationState
 from knowledge.match import Matcher
 
-TOPIC_PAYLOAD_PREFIX = "topic:"
+TOPIC_PAYLOAD_KIND = "topic"
+TOPIC_PAYLOAD_PREFIX = TOPIC_PAYLOAD_KIND + ":"
 # /cancel outside a flow has nothing to cancel: the menu is the way back.
 MENU_COMMANDS = frozenset({"topics", "menu", "cancel"})
 
@@ -74,11 +76,11 @@ class TopicsFlow(Flow):
 
     def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
         if message.kind == MessageKind.CHOICE:
-            payload = message.text
-            return (
-                payload == MENU_PAYLOAD
-                or payload.startswith(TOPIC_PAYLOAD_PREFIX)
-                or payload.partition(":")[0] in _CLAUSE_ACTIONS
+            payload = message.payload
+            return payload is not None and (
+                payload.text == MENU_PAYLOAD
+                or payload.kind == TOPIC_PAYLOAD_KIND
+                or payload.kind in _CLAUSE_ACTIONS
             )
         command = message.command
         if command is not None:
@@ -90,16 +92,18 @@ class TopicsFlow(Flow):
         )
 
     async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
-        if message.kind != MessageKind.CHOICE or message.text == MENU_PAYLOAD:
+        payload = message.payload
+        if payload is None or payload.text == MENU_PAYLOAD:
             return Turn((topic_menu(),))
-        return Turn((self._chosen(message.text) or Reply(texts.UNKNOWN_CHOICE),))
+        return Turn((self._chosen(payload) or Reply(texts.UNKNOWN_CHOICE),))
 
-    def _chosen(self, payload: str) -> Reply | None:
-        if payload.startswith(TOPIC_PAYLOAD_PREFIX):
-            return topic_clauses(self._matcher, payload.removeprefix(TOPIC_PAYLOAD_PREFIX))
-        action, _, reference = payload.partition(":")
-        document_key, _, clause_id = reference.rpartition(":")
-        return _CLAUSE_ACTIONS[action](self._matcher, document_key, clause_id)
+    def _chosen(self, payload: Payload) -> Reply | None:
+        if len(payload.fields) == 1 and payload.kind == TOPIC_PAYLOAD_KIND:
+            return topic_clauses(self._matcher, payload.fields[0])
+        if len(payload.fields) == 2 and payload.kind in _CLAUSE_ACTIONS:
+            document_key, clause_id = payload.fields
+            return _CLAUSE_ACTIONS[payload.kind](self._matcher, document_key, clause_id)
+        return None
 
 
 _CLAUSE_ACTIONS: dict[str, Callable[[Matcher, str, str], Reply | None]] = {

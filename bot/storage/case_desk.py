@@ -4,10 +4,10 @@ transaction (in a worker thread, so the event loop never waits on the database).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, delete, update
@@ -23,7 +23,7 @@ from bot.storage.models import (
 )
 from bot.storage.repositories import cases as case_rows
 from bot.storage.repositories import outbox
-from bot.storage.repositories.conversations import FORGOTTEN_USER_KEY, forget_user
+from bot.storage.repositories.conversations import FORGOTTEN_USER_KEY, forget_user, save_state
 from handlers.cases import (
     BEIJING,
     CaseChange,
@@ -163,14 +163,19 @@ class SqlCaseDesk:
 
     # ------------------------------------------------------------------ the desk
 
-    async def submit(self, draft: CaseDraft) -> CaseView:
+    async def submit(
+        self, draft: CaseDraft, *, state_after: Callable[[CaseView], Mapping[str, Any]]
+    ) -> CaseView:
         def work(session: Session) -> CaseView:
             created = utc_now()
             number = case_rows.take_number(case_day(created), session=session)
             row = case_row(draft, number=number, created_at=created)
             record = case_rows.insert_case(row, session=session)
             self._queue_card(record, session=session, refresh=False)
-            return case_view(record)
+            view = case_view(record)
+            # The draft ends in the same transaction as the case begins.
+            save_state(draft.user_key, dict(state_after(view)), session=session)
+            return view
 
         view = await self._run(work, queues=True)
         log_event("legal_aid_case_created", case=view.id, category=view.category)

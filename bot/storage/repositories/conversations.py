@@ -19,7 +19,12 @@ def load_state(user_key: str, *, session: Session) -> dict[str, Any]:
 
 
 def save_state(user_key: str, state: dict[str, Any], *, session: Session) -> None:
+    """A person's state; an empty one deletes the row (after /forget nothing is left behind)."""
     record = session.get(ConversationRecord, user_key)
+    if not state:
+        if record is not None:
+            session.delete(record)
+        return
     if record is None:
         session.add(ConversationRecord(user_key=user_key, state=dict(state)))
     else:

@@ -278,7 +278,8 @@ def seed_cases(workdir: Path) -> list[str]:
         for phone, district in (("13812345678", "武清区"), ("13900001111", "西青区")):
             view = await desk.submit(
                 CaseDraft("te-1", "telegram", "1", "wages", district, phone, None,
-                          "包工头拖欠工资两个月", datetime.now(UTC), CONSENT_VERSION)
+                          "包工头拖欠工资两个月", datetime.now(UTC), CONSENT_VERSION),
+                state_after=lambda _case: {},
             )  # fmt: skip
             numbers.append(view.number)
         second = await desk.get(2)
