@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     FilePath,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     field_validator,
@@ -180,6 +181,9 @@ class WebChatSettings(Section):
 
     requests_per_minute_per_session: int = Field(default=30, ge=1)
     requests_per_minute_per_ip: int = Field(default=120, ge=1)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; none by default,
+    # so a forged header cannot dodge the per-IP limit.
+    trusted_proxies: list[IPvAnyNetwork] = []
 
 
 class LegalAidSettings(Section):

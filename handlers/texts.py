@@ -233,3 +233,11 @@ STAFF_ASK_NOTE = "{name}，请回复这条消息，写 {number} 的备注。"
 STAFF_ASK_OUTCOME = "{name}，请回复这条消息，写 {number} 的处理结果（结案说明，只给工作人员看）。"
 STAFF_NOTED = "已记下 {number} 的备注。"
 STAFF_CLOSED = "已结案：{number}"
+
+# The web chat's answers to a request it cannot take (shown in the page where the reply would be).
+WEB_BAD_REQUEST = "请求格式不对。"
+WEB_NOT_JSON = "请求格式不对：请用 JSON 发送（Content-Type: application/json）。"
+WEB_TOO_LARGE = "发送的内容太大了。"
+WEB_BAD_SESSION = "会话编号无效，请刷新页面再试。"
+WEB_TEXT_TOO_LONG = "一次最多发{max_chars}个字，请分几次发，或者写短一点。"
+WEB_TOO_FAST = "发得太快了，请稍等一会儿再发。"
