@@ -82,13 +82,21 @@ def is_fresh(timestamp: str, window: timedelta, now: float) -> bool:
     return abs(now - int(timestamp)) <= window.total_seconds()
 
 
+# The message types and events WeChat documents: what the log may name (anything else is
+# outside text, and logged as "other").
+MESSAGE_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link",
+                           "file", "event"})  # fmt: skip
+EVENTS = frozenset({"subscribe", "unsubscribe", "scan", "location", "click", "view"})
+OTHER = "other"
+
+
 @dataclass(frozen=True, slots=True)
 class Received:
     """One callback, decoded: what to hand the dialogue (None: nothing to answer)."""
 
     incoming: IncomingMessage | None
     dedupe_key: str
-    kind: str
+    kind: str  # a documented type or event, or OTHER: it goes into the log
 
 
 def to_choice_number(text: str, choices: tuple[Choice, ...]) -> Choice | None:
@@ -111,25 +119,28 @@ def decode(fields: Mapping[str, str], user_key: str, openid: str) -> Received:
 
     if kind == "event":
         event = fields.get("Event", "").lower()
+        logged = event if event in EVENTS else OTHER
         key = fields.get("EventKey", "")
         # WeChat: de-duplicate events on sender + CreateTime; the event and key tell apart two
         # different taps within one second.
         dedupe = f"event:{user_key}:{fields.get('CreateTime', '')}:{event}:{key}"
         if event == "subscribe":
             scene = key.removeprefix(QR_SCENE_PREFIX) if key.startswith(QR_SCENE_PREFIX) else ""
-            return Received(message(MessageKind.TEXT, f"/start {scene}".strip()), dedupe, event)
+            return Received(message(MessageKind.TEXT, f"/start {scene}".strip()), dedupe, logged)
         if event == "click" and key:
             if key.startswith(COMMAND_PREFIX):
-                return Received(message(MessageKind.TEXT, key), dedupe, event)
-            return Received(message(MessageKind.CHOICE, key), dedupe, event)
-        return Received(None, dedupe, event or "event")
+                return Received(message(MessageKind.TEXT, key), dedupe, logged)
+            return Received(message(MessageKind.CHOICE, key), dedupe, logged)
+        return Received(None, dedupe, logged)
     dedupe = f"msg:{user_key}:{message_id}"
     if kind == "text":
         return Received(message(MessageKind.TEXT, fields.get("Content", "")), dedupe, kind)
     recognition = fields.get("Recognition", "").strip()
     if kind == "voice" and recognition:
         return Received(message(MessageKind.TEXT, recognition), dedupe, "voice_text")
-    return Received(message(MessageKind.UNSUPPORTED), dedupe, kind or "unknown")
+    return Received(
+        message(MessageKind.UNSUPPORTED), dedupe, kind if kind in MESSAGE_TYPES else OTHER
+    )
 
 
 class WechatChannel:
