@@ -4,6 +4,7 @@ and a text that merely contains `<!` or `<?` is answered. Through the real app, 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,7 +16,7 @@ from sqlmodel import Session, select
 
 from bot.channels.wechat.adapter import WechatConfig
 from bot.channels.wechat.xml import UnsafeXmlError, parse_fields
-from bot.storage.models import WechatReceiptRecord
+from bot.storage.models import NumberedChoicesRecord, WechatReceiptRecord
 from bot.storage.repositories.conversations import list_questions
 from bot.storage.repositories.wechat_receipts import RECEIPT_RETENTION
 from knowledge.match import Matcher
@@ -144,3 +145,38 @@ async def test_a_replay_within_a_long_window_meets_its_receipt(
     with Session(engine) as session:
         assert len(list_questions(session=session)) == 1  # the captured one, processed once
         assert len(session.exec(select(WechatReceiptRecord)).all()) == 2
+
+
+async def test_a_stale_number_answers_only_the_step_it_was_shown_for(
+    tmp_path: Path, engine: Engine, plan_matcher: Matcher
+) -> None:
+    """A crash after the state moved on but before the new numbers were saved leaves the old
+    numbers: the district's number sent again is not taken for the next step."""
+    settings = settings_for(tmp_path, wechat=wechat_section("plain"))
+    async with running_server(settings, engine, plan_matcher) as running:
+        wechat = WechatPlatform(running.http)
+
+        async def say(text: str) -> str:
+            return (await wechat.deliver(wechat.text(WORKER, text))).content
+
+        await say("法律援助")
+        await say("1")  # 同意
+        districts = await say("1")  # 欠薪
+        key = running.user_keys.key_for("wechat", WORKER)
+        with Session(engine) as session:
+            shown = session.get(NumberedChoicesRecord, key)
+            assert shown is not None
+            district_numbers = list(shown.choices)
+        await say(re.findall(r"^回复 (\d+) 西青区$", districts, re.M)[0])
+        with Session(engine) as session:  # as a crash would leave them: the district numbers
+            record = session.get(NumberedChoicesRecord, key)
+            assert record is not None
+            record.choices = district_numbers
+            session.add(record)
+            session.commit()
+        again = await say("5")
+        assert "已经记下了" in again and "手机号" in again
+        await say("13812345678")
+        await say("跳过")
+        summary = await say("老板拖欠三个月工资不给")
+    assert "区：西青区" in summary
