@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     FilePath,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     field_validator,
@@ -139,6 +140,9 @@ class WechatSettings(Section):
     api_base_url: str = "https://api.weixin.qq.com"
     # WeChat gives up after 5 s; past this budget we reply "success" and send the answer later.
     reply_budget_seconds: float = Field(default=4.5, ge=0, le=4.8)
+    # A signed request whose timestamp is further than this from our clock is refused (a replay);
+    # receipts are kept at least twice as long, so a replay within the window is a known retry.
+    timestamp_window_seconds: int = Field(default=300, ge=30, le=86_400)
 
     @field_validator("token", "encoding_aes_key", "appsecret")
     @classmethod
@@ -180,6 +184,9 @@ class WebChatSettings(Section):
 
     requests_per_minute_per_session: int = Field(default=30, ge=1)
     requests_per_minute_per_ip: int = Field(default=120, ge=1)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; none by default,
+    # so a forged header cannot dodge the per-IP limit.
+    trusted_proxies: list[IPvAnyNetwork] = []
 
 
 class LegalAidSettings(Section):

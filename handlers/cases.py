@@ -4,11 +4,11 @@ small desk interface the bot implements on the database (cases and their outbox 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from handlers import texts
 
@@ -105,8 +105,13 @@ class CaseDesk(Protocol):
     card, the worker's updates), which a background sender delivers later — so a crash never
     leaves a case without its card, or a card without its case."""
 
-    async def submit(self, draft: CaseDraft) -> CaseView:
-        """Store the case and queue its staff card; returns once both are committed."""
+    async def submit(
+        self, draft: CaseDraft, *, state_after: Callable[[CaseView], Mapping[str, Any]]
+    ) -> CaseView:
+        """Store the case, queue its staff card and save the worker's conversation state as
+        `state_after(case)` gives it (the draft gone), all in one transaction; returns once it
+        is committed. A crash leaves all three or none, so a re-sent submit meets either the
+        draft (and submits it once) or the submitted case, never both."""
 
     async def cases_of(self, user_key: str) -> list[CaseView]: ...
 

@@ -24,10 +24,13 @@ from handlers.cases import (
     ChangeOutcome,
     StaffMember,
 )
-from handlers.messages import Choice, Reply
+from handlers.messages import Choice, Reply, storable_text
+from handlers.payloads import parse_id, parse_payload
 from handlers.state import DialogueStore
 
-CASE_PAYLOAD_PREFIX = "case:"
+CASE_PAYLOAD_KIND = "case"
+CASE_PAYLOAD_PREFIX = CASE_PAYLOAD_KIND + ":"
+CASE_ACTIONS = ("claim", "close", "note")
 PENDING_KEY = "staff_pending"
 MAX_NOTE_CHARS = 500
 
@@ -64,8 +67,8 @@ class StaffStep:
         pending = stored.get(PENDING_KEY)
         if not isinstance(pending, dict) or pending.get("action") not in ("note", "close"):
             return None
-        case_id = str(pending.get("case"))
-        return cls(pending["action"], int(case_id)) if case_id.isdigit() else None
+        case_id = parse_id(str(pending.get("case")))
+        return cls(pending["action"], case_id) if case_id is not None else None
 
 
 def _beijing(moment: datetime) -> str:
@@ -139,9 +142,12 @@ class Casework:
         """A card button: `case:<claim|close|note>:<case id>`."""
         if not self.is_staff(staff):
             return StaffAnswer(texts.STAFF_ONLY, refused=True)
-        action, _, case_part = payload.removeprefix(CASE_PAYLOAD_PREFIX).partition(":")
-        case = await self._desk.get(int(case_part)) if case_part.isdigit() else None
-        if case is None or action not in ("claim", "close", "note"):
+        button = parse_payload(payload)
+        if button is None or button.kind != CASE_PAYLOAD_KIND or len(button.fields) != 2:
+            return StaffAnswer(texts.STAFF_CASE_GONE)
+        action, case_id = button.fields[0], button.id_at(1)
+        case = await self._desk.get(case_id) if case_id is not None else None
+        if case is None or action not in CASE_ACTIONS:
             return StaffAnswer(texts.STAFF_CASE_GONE)
         if action == "claim":
             return self._claim_answer(await self._desk.claim(case.id, staff), case)
@@ -158,7 +164,7 @@ class Casework:
             return None
         key = _staff_state_key(staff)
         pending = StaffStep.from_json(await self._store.load_state(key))
-        text = text.strip()[:MAX_NOTE_CHARS]
+        text = storable_text(text).strip()[:MAX_NOTE_CHARS]
         if pending is None or not text:
             return None
         if pending.action == "close":

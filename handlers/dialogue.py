@@ -42,6 +42,8 @@ class Dialogue:
         self._preludes = tuple(preludes)
 
     async def handle(self, message: IncomingMessage) -> Turn:
+        # Whatever the channel let through, nothing unstorable (a NUL) reaches a flow or a row.
+        message = message.storable()
         loaded = ConversationState.from_json(await self._store.load_state(message.user_key))
         # A deep copy: flows change nested values, and `state != loaded` decides the save.
         state = copy.deepcopy(loaded)

@@ -1,4 +1,5 @@
-"""A half-filled legal-aid referral: its steps and answers, kept in the conversation state.
+"""A half-filled legal-aid referral: its steps and answers, kept in the conversation state; and
+the referral just submitted, so a re-sent 确认提交 answers with its number.
 
 Stored as JSON under the state's `legal_aid` key (the bot's retention purge looks for that key);
 `from_json` reads what earlier versions stored and drops what it cannot read.
@@ -6,10 +7,13 @@ Stored as JSON under the state's `legal_aid` key (the bot's retention purge look
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from handlers.messages import storable_text
 
 
 class Step(StrEnum):
@@ -34,7 +38,13 @@ def _moment(value: object) -> datetime | None:
 
 
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    # Drafts stored before inputs were cleaned may hold a NUL, which no case row can store.
+    return storable_text(value) if isinstance(value, str) else None
+
+
+def answer_digest(text: str) -> str:
+    """A short fingerprint of a typed answer: enough to know it again, nothing to read back."""
+    return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -49,6 +59,12 @@ class ReferralDraft:
     phone: str | None = None
     employer: str | None = None  # None also when skipped
     description: str | None = None
+    # The typed answer that moved the draft to its current step (`answer_digest`): the same text
+    # again is that answer re-sent (after a crash, a retry), not an answer to this step.
+    last_answer: str | None = None
+
+    def is_resent(self, text: str) -> bool:
+        return self.last_answer is not None and self.last_answer == answer_digest(text)
 
     def missing_step(self) -> Step | None:
         """The first step whose answer is missing (only a damaged stored draft has one)."""
@@ -72,6 +88,7 @@ class ReferralDraft:
             "phone": self.phone,
             "employer": self.employer,
             "description": self.description,
+            "last_answer": self.last_answer,
         }
         # Only the answers given, as the flow has always stored them.
         return {key: value for key, value in stored.items() if value is not None}
@@ -94,4 +111,23 @@ class ReferralDraft:
             phone=_text(stored.get("phone")),
             employer=_text(stored.get("employer")),
             description=_text(stored.get("description")),
+            last_answer=_text(stored.get("last_answer")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedReferral:
+    """The referral last submitted: a re-sent 确认提交 gets its number again, not a second case."""
+
+    number: str
+    at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, "at": self.at.isoformat()}
+
+    @classmethod
+    def from_json(cls, stored: object) -> SubmittedReferral | None:
+        if not isinstance(stored, dict):
+            return None
+        number, at = _text(stored.get("number")), _moment(stored.get("at"))
+        return cls(number, at) if number and at else None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from handlers import texts
 from handlers.flow import Flow
-from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
+from handlers.messages import Choice, IncomingMessage, Reply, Turn
 from handlers.state import ConversationState, DialogueStore, LastQuestion
 
-FEEDBACK_PREFIX = "fb:"
+FEEDBACK_KIND = "fb"
+FEEDBACK_PREFIX = FEEDBACK_KIND + ":"
 
 
 def feedback_choices(question_id: int) -> tuple[Choice, Choice]:
@@ -29,16 +30,19 @@ class FeedbackFlow(Flow):
         self._store = store
 
     def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
-        return message.kind == MessageKind.CHOICE and message.text.startswith(FEEDBACK_PREFIX)
+        payload = message.payload
+        return payload is not None and payload.kind == FEEDBACK_KIND
 
     async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
         return Turn((await self._record(message, state),))
 
     async def _record(self, message: IncomingMessage, state: ConversationState) -> Reply:
-        question_part, _, verdict = message.text.removeprefix(FEEDBACK_PREFIX).partition(":")
-        if not question_part.isdigit() or verdict not in ("0", "1"):
+        payload = message.payload
+        assert payload is not None  # is_mine said so
+        question_id, verdict = payload.id_at(0), payload.field(1)
+        if question_id is None or verdict not in ("0", "1") or len(payload.fields) != 2:
             return Reply(texts.UNKNOWN_CHOICE)
-        question_id, useful = int(question_part), verdict == "1"
+        useful = verdict == "1"
         last = state.last_question
         is_last = last is not None and last.id == question_id
         text = last.text if last is not None and is_last and not useful else None

@@ -3,7 +3,12 @@
 consent → category → district → phone → employer (may skip) → description → confirm. The draft
 lives in the conversation state (the database), so a restart or another process continues it;
 取消 ends it at any step, and a draft left alone longer than the timeout is dropped. The case is
-committed (with its staff card queued) before the worker is told its number.
+committed (with its staff card queued and the draft's end) before the worker is told its number.
+
+Every step is idempotent, because a worker re-sends what got no answer (a crash, a timeout): a
+button carries the step it was shown for (`la:district:3`) and counts only at that step; a typed
+answer identical to the one that moved the draft on is that answer again; a re-sent 确认提交
+answers with the number of the case it already made.
 
 Two flows: `LegalAidFlow` answers while a draft is under way (first in the list, so typed
 answers are not taken for questions); `LegalAidEntry` starts it from a word, command or button.
@@ -17,14 +22,24 @@ from datetime import UTC, datetime, timedelta
 
 from handlers import texts, words
 from handlers.answers import LEGAL_AID_PAYLOAD, TOPIC_PAYLOAD_PREFIX
-from handlers.cases import CATEGORIES, CONSENT_VERSION, DISTRICTS, CaseDesk, CaseDraft
-from handlers.draft import ReferralDraft, Step
+from handlers.cases import CATEGORIES, CONSENT_VERSION, DISTRICTS, CaseDesk, CaseDraft, CaseView
+from handlers.draft import ReferralDraft, Step, SubmittedReferral, answer_digest
 from handlers.flow import Flow
-from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
+from handlers.messages import IncomingMessage, MessageKind, Reply, Turn
+from handlers.payloads import parse_id
 from handlers.phone import mainland_mobile
-from handlers.state import ConversationState, Script
+from handlers.referral_prompts import (
+    CANCEL,
+    MAX_DESCRIPTION_CHARS,
+    MAX_EMPLOYER_CHARS,
+    MIN_DESCRIPTION_CHARS,
+    PAYLOAD_PREFIX,
+    SUBMIT,
+    read_button,
+    step_prompt,
+)
+from handlers.state import ConversationState, Script, StoredState
 
-PAYLOAD_PREFIX = "la:"
 # The conversation-state key the draft is stored under (the bot's retention purge reads it).
 DRAFT_KEY = "legal_aid"
 # Buttons that start the referral: the answers' 找法律援助 and the menu's 法律援助 topic.
@@ -32,10 +47,6 @@ ENTRY_PAYLOADS = frozenset({LEGAL_AID_PAYLOAD, TOPIC_PAYLOAD_PREFIX + "legal"})
 ENTRY_COMMAND = "legalaid"
 # Commands that leave a draft alone: /legalaid resumes it, /mycase only looks.
 KEEPS_DRAFT = frozenset({ENTRY_COMMAND, "mycase"})
-MAX_EMPLOYER_CHARS = 60
-MIN_DESCRIPTION_CHARS = 6
-MAX_DESCRIPTION_CHARS = 800
-SUMMARY_DESCRIPTION_CHARS = 120
 
 
 def _category_of(text: str) -> str | None:
@@ -65,10 +76,6 @@ def _district_of(text: str) -> str | None:
     return None
 
 
-def _cancel_choice() -> Choice:
-    return Choice(texts.CANCEL_LABEL, PAYLOAD_PREFIX + "cancel")
-
-
 class LegalAidFlow(Flow):
     """The worker's side of the referral while a draft is under way; holds no per-person state."""
 
@@ -96,12 +103,13 @@ class LegalAidFlow(Flow):
 
     def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
         if not self._is_live(state.legal_aid):
-            return False
+            return self._is_resubmit(message, state)
         command = message.command
         if command is not None:
             return command.name == ENTRY_COMMAND
-        # Buttons of other flows (an older answer's, the menu's) still go to those flows.
-        return message.kind != MessageKind.CHOICE or message.text.strip().startswith(PAYLOAD_PREFIX)
+        # Buttons of other flows (an older answer's, the menu's) still go to those flows; a
+        # malformed legal-aid one re-asks the step.
+        return message.kind != MessageKind.CHOICE or message.text.startswith(PAYLOAD_PREFIX)
 
     def passed(self, message: IncomingMessage, state: ConversationState) -> Reply | None:
         """An abandoned draft is dropped; so is one another command took over from."""
@@ -120,19 +128,35 @@ class LegalAidFlow(Flow):
     async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
         """One message while the draft is under way (typed text, a button, a shared contact)."""
         draft = state.legal_aid
-        assert draft is not None  # is_mine said so
+        if draft is None or not self._is_live(draft):
+            assert state.submitted is not None  # is_mine said so: a re-sent submit
+            return Turn((self._submitted_reply(state.submitted.number, message),))
         if message.command is not None:
             return Turn((self.start(state),))
         draft.at = self._clock()
         raw = message.text.strip()
         if message.kind == MessageKind.CHOICE:
-            value = raw.removeprefix(PAYLOAD_PREFIX)
+            button = read_button(message.payload)
+            if button is None:
+                return Turn((self._ask(draft),))
+            if button.value == CANCEL and button.step is None:
+                state.legal_aid = None
+                return Turn((Reply(texts.FLOW_CANCELLED),))
+            if button.step != draft.step:  # re-sent, or an old prompt's button
+                return Turn((self._ask(draft, hint=texts.HINT_STEP_DONE),))
+            value = button.value
         else:
             value = self._to_simplified(raw)
-        if words.bare_word(value) in words.CANCEL_WORDS:
-            state.legal_aid = None
-            return Turn((Reply(texts.FLOW_CANCELLED),))
+            if words.bare_word(value) in words.CANCEL_WORDS:
+                state.legal_aid = None
+                return Turn((Reply(texts.FLOW_CANCELLED),))
+            if draft.is_resent(raw):
+                return Turn((self._ask(draft, hint=texts.HINT_STEP_DONE),))
+        step = draft.step
         replies = await self._on_step(message, raw, value, state, draft)
+        if state.legal_aid is draft and draft.step != step:
+            # Moved on: remember what moved it, so the same text again is known for a re-send.
+            draft.last_answer = answer_digest(raw) if message.kind != MessageKind.CHOICE else None
         return Turn(replies if isinstance(replies, tuple) else (replies,))
 
     def start(self, state: ConversationState) -> Reply:
@@ -141,6 +165,7 @@ class LegalAidFlow(Flow):
         if draft is None or draft.step == Step.CONSENT:
             draft = ReferralDraft()
             state.legal_aid = draft
+        state.submitted = None
         draft.at = self._clock()
         return self._ask(draft)
 
@@ -148,6 +173,24 @@ class LegalAidFlow(Flow):
         if draft is None:
             return False
         return draft.at is not None and self._clock() - draft.at <= self._timeout
+
+    def _is_resubmit(self, message: IncomingMessage, state: ConversationState) -> bool:
+        """确认提交 again (no draft under way) shortly after a referral was submitted."""
+        submitted = state.submitted
+        if submitted is None or self._clock() - submitted.at > self._timeout:
+            return False
+        if message.kind == MessageKind.CHOICE:
+            button = read_button(message.payload)
+            return button is not None and (button.step, button.value) == (Step.CONFIRM, SUBMIT)
+        if message.kind != MessageKind.TEXT or message.command is not None:
+            return False
+        return words.bare_word(self._to_simplified(message.text)) in words.SUBMIT_WORDS
+
+    @staticmethod
+    def _submitted_reply(number: str, message: IncomingMessage) -> Reply:
+        # Progress notices need an address to reach the worker (the terminal chat has none).
+        template = texts.SUBMITTED if message.address else texts.SUBMITTED_NO_NOTICES
+        return Reply(template.format(number=number))
 
     # ------------------------------------------------------------------ steps
 
@@ -188,7 +231,7 @@ class LegalAidFlow(Flow):
         return self._ask(draft, hint=texts.HINT_CONSENT)
 
     def _on_category(self, value: str, kind: MessageKind, draft: ReferralDraft) -> Reply:
-        key = value.removeprefix("cat:") if kind == MessageKind.CHOICE else _category_of(value)
+        key = value if kind == MessageKind.CHOICE else _category_of(value)
         if key not in CATEGORIES:
             return self._ask(draft, hint=texts.HINT_CATEGORY)
         draft.category = key
@@ -196,12 +239,8 @@ class LegalAidFlow(Flow):
 
     def _on_district(self, value: str, kind: MessageKind, draft: ReferralDraft) -> Reply:
         if kind == MessageKind.CHOICE:
-            number = value.removeprefix("dist:")
-            district = (
-                DISTRICTS[int(number)]
-                if number.isdigit() and int(number) < len(DISTRICTS)
-                else None
-            )
+            index = parse_id(value)
+            district = DISTRICTS[index] if index is not None and index < len(DISTRICTS) else None
         else:
             district = _district_of(value)
         if district is None:
@@ -258,6 +297,13 @@ class LegalAidFlow(Flow):
         # missing_step() checked every one of these.
         assert draft.category and draft.district and draft.phone and draft.description
         assert draft.consent_at and draft.consent_version
+        submitted_at = self._clock()
+
+        def state_after(case: CaseView) -> StoredState:
+            """The state committed with the case: the draft gone, the case's number kept."""
+            submitted = SubmittedReferral(case.number, submitted_at)
+            return replace(state, legal_aid=None, submitted=submitted).to_json()
+
         case = await self._desk.submit(
             CaseDraft(
                 user_key=message.user_key,
@@ -271,13 +317,13 @@ class LegalAidFlow(Flow):
                 consent_at=draft.consent_at,
                 consent_version=draft.consent_version,
                 traditional=state.script == Script.TRADITIONAL,
-            )
+            ),
+            state_after=state_after,
         )
         # Committed: only now does the draft go and the worker hear the number.
         state.legal_aid = None
-        # Progress notices need an address to reach the worker (the terminal chat has none).
-        template = texts.SUBMITTED if message.address else texts.SUBMITTED_NO_NOTICES
-        return Reply(template.format(number=case.number))
+        state.submitted = SubmittedReferral(case.number, submitted_at)
+        return self._submitted_reply(case.number, message)
 
     # ------------------------------------------------------------------ prompts
 
@@ -287,54 +333,7 @@ class LegalAidFlow(Flow):
 
     def _ask(self, draft: ReferralDraft, *, hint: str | None = None) -> Reply:
         """The current step's question (after a hint when the last answer didn't fit)."""
-        step = draft.step
-        cancel = _cancel_choice()
-        reply: Reply
-        if step == Step.CONSENT:
-            reply = Reply(
-                texts.LEGAL_AID_INTRO.format(retention_days=self._retention_days),
-                (
-                    Choice(texts.CONSENT_YES, PAYLOAD_PREFIX + "yes"),
-                    Choice(texts.CONSENT_NO, PAYLOAD_PREFIX + "no"),
-                ),
-            )
-        elif step == Step.CATEGORY:
-            choices = tuple(
-                Choice(label, f"{PAYLOAD_PREFIX}cat:{key}") for key, label in CATEGORIES.items()
-            )
-            reply = Reply(texts.ASK_CATEGORY, (*choices, cancel))
-        elif step == Step.DISTRICT:
-            choices = tuple(
-                Choice(name, f"{PAYLOAD_PREFIX}dist:{i}") for i, name in enumerate(DISTRICTS)
-            )
-            reply = Reply(texts.ASK_DISTRICT, (*choices, cancel))
-        elif step == Step.PHONE:
-            reply = Reply(texts.ASK_PHONE, (cancel,), asks_phone=True)
-        elif step == Step.EMPLOYER:
-            reply = Reply(
-                texts.ASK_EMPLOYER, (Choice(texts.SKIP_LABEL, PAYLOAD_PREFIX + "skip"), cancel)
-            )
-        elif step == Step.DESCRIPTION:
-            reply = Reply(texts.ASK_DESCRIPTION.format(max_chars=MAX_DESCRIPTION_CHARS), (cancel,))
-        else:
-            reply = Reply(
-                self._summary(draft),
-                (Choice(texts.SUBMIT_LABEL, PAYLOAD_PREFIX + "submit"), cancel),
-            )
-        return replace(reply, text=f"{hint}\n\n{reply.text}") if hint else reply
-
-    @staticmethod
-    def _summary(draft: ReferralDraft) -> str:
-        description = draft.description or ""
-        if len(description) > SUMMARY_DESCRIPTION_CHARS:
-            description = description[:SUMMARY_DESCRIPTION_CHARS] + "…"
-        return texts.CONFIRM_SUMMARY.format(
-            category=CATEGORIES.get(draft.category or "", ""),
-            district=draft.district or "",
-            phone=draft.phone or "",
-            employer=draft.employer or texts.NOT_FILLED,
-            description=description,
-        )
+        return step_prompt(draft, retention_days=self._retention_days, hint=hint)
 
 
 class LegalAidEntry(Flow):

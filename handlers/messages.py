@@ -7,7 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from handlers.payloads import Payload, parse_payload
+
 _COMMAND = re.compile(r"^/([a-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
+# What no text column can store: C0/C1 control characters (a NUL breaks PostgreSQL) and lone
+# surrogates (not encodable as UTF-8). Line breaks and tabs are what people type, and stay.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """`text` without control characters and lone surrogates; CR and CRLF become line breaks."""
+    return _UNSTORABLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 class MessageKind(StrEnum):
@@ -38,6 +48,16 @@ class IncomingMessage:
     # Where the channel can reach this person later (a Telegram chat id, a WeChat openid), for
     # notices such as "staff took your case"; kept only where the person consented.
     address: str | None = None
+
+    @property
+    def payload(self) -> Payload | None:
+        """A pressed button's payload; None for typed text and for anything malformed."""
+        return parse_payload(self.text) if self.kind == MessageKind.CHOICE else None
+
+    def storable(self) -> IncomingMessage:
+        """The same message with what no database can store taken out (see `storable_text`)."""
+        language = storable_text(self.language) if self.language is not None else None
+        return replace(self, text=storable_text(self.text), language=language)
 
     @property
     def command(self) -> Command | None:

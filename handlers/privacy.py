@@ -14,7 +14,8 @@ from handlers.flow import Flow
 from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
 from handlers.state import ConversationState
 
-FORGET_PREFIX = "forget:"
+FORGET_KIND = "forget"
+FORGET_PREFIX = FORGET_KIND + ":"
 # The conversation-state key the pending confirmation is stored under.
 FORGET_KEY = "forget_asked"
 FORGET_COMMAND = "forget"
@@ -50,7 +51,8 @@ class PrivacyFlow(Flow):
 
     def _is_forget_answer(self, message: IncomingMessage, state: ConversationState) -> bool:
         if message.kind == MessageKind.CHOICE:
-            return message.text.startswith(FORGET_PREFIX)
+            payload = message.payload
+            return payload is not None and payload.kind == FORGET_KIND
         return state.forget_asked and self._word(message.text) in (
             texts.FORGET_CONFIRM_LABEL,
             texts.FORGET_KEEP_LABEL,
@@ -93,10 +95,9 @@ class PrivacyFlow(Flow):
         """Delete on 确认删除 (only right after the prompt); anything else keeps everything."""
         asked = state.forget_asked
         state.forget_asked = False
-        value = (
-            message.text.removeprefix(FORGET_PREFIX) if message.kind == MessageKind.CHOICE else ""
-        )
-        confirmed = value == "yes" or self._word(message.text) == texts.FORGET_CONFIRM_LABEL
+        payload = message.payload
+        pressed_yes = payload is not None and payload.fields == ("yes",)
+        confirmed = pressed_yes or self._word(message.text) == texts.FORGET_CONFIRM_LABEL
         if not (asked and confirmed):
             return Reply(texts.FORGET_KEPT if asked else texts.UNKNOWN_CHOICE)
         count = await self._desk.forget(message.user_key)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from handlers.draft import ReferralDraft
+from handlers.draft import ReferralDraft, SubmittedReferral
 from handlers.job_draft import JobDraft
 from handlers.messages import QuestionRecord
 
@@ -51,13 +51,15 @@ class ConversationState:
     script: Script | None = None  # how they write, so replies come back the same way
     last_question: LastQuestion | None = None
     legal_aid: ReferralDraft | None = None
+    # The referral just submitted (committed with the case, in the same transaction).
+    submitted: SubmittedReferral | None = None
     forget_asked: bool = False  # /forget asked for its confirmation with the last reply
     jobs: JobDraft | None = None  # job preferences being chosen (/jobs)
 
     def clear(self) -> None:
         """Forget everything (after /forget)."""
         self.known, self.script, self.last_question = False, None, None
-        self.legal_aid, self.forget_asked, self.jobs = None, False, None
+        self.legal_aid, self.submitted, self.forget_asked, self.jobs = None, None, False, None
 
     def to_json(self) -> dict[str, Any]:
         """The stored form; fields at their default are left out (an empty state is `{}`)."""
@@ -70,6 +72,8 @@ class ConversationState:
             stored["last_question"] = {"id": self.last_question.id, "text": self.last_question.text}
         if self.legal_aid is not None:
             stored["legal_aid"] = self.legal_aid.to_json()
+        if self.submitted is not None:
+            stored["legal_aid_submitted"] = self.submitted.to_json()
         if self.forget_asked:
             stored["forget_asked"] = True
         if self.jobs is not None:
@@ -85,6 +89,7 @@ class ConversationState:
             script=Script(script) if script in (Script.SIMPLIFIED, Script.TRADITIONAL) else None,
             last_question=LastQuestion.from_json(stored.get("last_question")),
             legal_aid=ReferralDraft.from_json(stored.get("legal_aid")),
+            submitted=SubmittedReferral.from_json(stored.get("legal_aid_submitted")),
             forget_asked=bool(stored.get("forget_asked")),
             jobs=JobDraft.from_json(stored.get("jobs")),
         )

@@ -15,7 +15,8 @@ from handlers.flow import Flow
 from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
 from handlers.state import ConversationState
 
-SUBSCRIPTION_PREFIX = "sub:"
+SUBSCRIPTION_KIND = "sub"
+SUBSCRIPTION_PREFIX = SUBSCRIPTION_KIND + ":"
 ALL_TOPICS = "all"
 STOP = "off"
 # Only the bare commands: `/subscribe something` is an unknown command (it gets the help).
@@ -80,15 +81,17 @@ class Subscriptions(Flow):
 
     def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
         if message.kind == MessageKind.CHOICE:
-            return message.text.startswith(SUBSCRIPTION_PREFIX)
+            payload = message.payload
+            return payload is not None and payload.kind == SUBSCRIPTION_KIND
         if message.kind != MessageKind.TEXT:
             return False
         return _is_subscribe(message) or _is_unsubscribe(message)
 
     async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
-        if message.kind == MessageKind.CHOICE:
-            key = message.text.removeprefix(SUBSCRIPTION_PREFIX)
-            return Turn((await self._choose(message, key),))
+        payload = message.payload
+        if payload is not None:
+            key = payload.field(0) if len(payload.fields) == 1 else None
+            return Turn((await self._choose(message, key or ""),))
         if _is_subscribe(message):
             return Turn((await self._subscribe(message, ()),))
         return Turn((await self._unsubscribe(message),))

@@ -201,6 +201,8 @@ HINT_EMPLOYER = "单位名称太长了，请写{max_chars}字以内，或点“�
 HINT_DESCRIPTION_SHORT = "再多说一点吧，比如“老板拖欠我3个月工资共1万2，多次要没给”。"
 HINT_DESCRIPTION_LONG = "太长了（{length}字）。请压缩到{max_chars}字以内，细节可以电话里说。"
 HINT_CONFIRM = "请点“确认提交”，或发“取消”。"
+# An answer (or button) for a step already done: re-sent after a network error, or an old button.
+HINT_STEP_DONE = "这一步已经记下了，请接着回答下面的问题。"
 MY_CASES_HEADER = "你的法律援助申请："
 MY_CASE_LINE = "{number} · {category} · {status} · {month}月{day}日提交"
 NO_CASES = "你还没有法律援助申请。需要的话发“法律援助”。"
@@ -305,3 +307,11 @@ JOBS_GONE = "这个岗位已经过期或下架了。"
 JOBS_DIGEST_HEADER = "今天有{count}个新岗位符合你的条件："
 JOBS_HELD_HEADER = "你不在时来的新岗位："
 JOBS_DIGEST_FOOTER = "改条件发 /jobs，不想再收发 /jobs off。"
+
+# The web chat's answers to a request it cannot take (shown in the page where the reply would be).
+WEB_BAD_REQUEST = "请求格式不对。"
+WEB_NOT_JSON = "请求格式不对：请用 JSON 发送（Content-Type: application/json）。"
+WEB_TOO_LARGE = "发送的内容太大了。"
+WEB_BAD_SESSION = "会话编号无效，请刷新页面再试。"
+WEB_TEXT_TOO_LONG = "一次最多发{max_chars}个字，请分几次发，或者写短一点。"
+WEB_TOO_FAST = "发得太快了，请稍等一会儿再发。"

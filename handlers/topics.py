@@ -19,9 +19,11 @@ from handlers.flow import Flow
 from handlers.jobs import start_choice as jobs_start_choice
 from handlers.knowledge_source import KnowledgeSource, knowledge_source
 from handlers.messages import Choice, IncomingMessage, MessageKind, Reply, Turn
+from handlers.payloads import Payload
 from handlers.state import ConversationState
 from knowledge.match import Matcher
 
+TOPIC_PAYLOAD_KIND = TOPIC_PAYLOAD_PREFIX.removesuffix(":")
 # /cancel outside a flow has nothing to cancel: the menu is the way back.
 MENU_COMMANDS = frozenset({"topics", "menu", "cancel"})
 
@@ -84,11 +86,11 @@ class TopicsFlow(Flow):
 
     def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
         if message.kind == MessageKind.CHOICE:
-            payload = message.text
-            return (
-                payload == MENU_PAYLOAD
-                or payload.startswith(TOPIC_PAYLOAD_PREFIX)
-                or payload.partition(":")[0] in _CLAUSE_ACTIONS
+            payload = message.payload
+            return payload is not None and (
+                payload.text == MENU_PAYLOAD
+                or payload.kind == TOPIC_PAYLOAD_KIND
+                or payload.kind in _CLAUSE_ACTIONS
             )
         command = message.command
         if command is not None:
@@ -100,17 +102,18 @@ class TopicsFlow(Flow):
         )
 
     async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
-        if message.kind != MessageKind.CHOICE or message.text == MENU_PAYLOAD:
+        payload = message.payload
+        if payload is None or payload.text == MENU_PAYLOAD:
             return Turn((topic_menu(),))
-        return Turn((self._chosen(message.text) or Reply(texts.UNKNOWN_CHOICE),))
+        return Turn((self._chosen(payload) or Reply(texts.UNKNOWN_CHOICE),))
 
-    def _chosen(self, payload: str) -> Reply | None:
-        if payload.startswith(TOPIC_PAYLOAD_PREFIX):
-            key = payload.removeprefix(TOPIC_PAYLOAD_PREFIX)
-            return topic_clauses(self._matcher, key, jobs_entry=self._jobs_entry)
-        action, _, reference = payload.partition(":")
-        document_key, _, clause_id = reference.rpartition(":")
-        return _CLAUSE_ACTIONS[action](self._matcher, document_key, clause_id)
+    def _chosen(self, payload: Payload) -> Reply | None:
+        if len(payload.fields) == 1 and payload.kind == TOPIC_PAYLOAD_KIND:
+            return topic_clauses(self._matcher, payload.fields[0], jobs_entry=self._jobs_entry)
+        if len(payload.fields) == 2 and payload.kind in _CLAUSE_ACTIONS:
+            document_key, clause_id = payload.fields
+            return _CLAUSE_ACTIONS[payload.kind](self._matcher, document_key, clause_id)
+        return None
 
 
 _CLAUSE_ACTIONS: dict[str, Callable[[Matcher, str, str], Reply | None]] = {

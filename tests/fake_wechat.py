@@ -94,18 +94,22 @@ class WechatPlatform:
         assert plain[20 + length :].decode() == self.appid
         return plain[20 : 20 + length].decode()
 
-    def signed_query(self, *, bad: bool = False) -> dict[str, str]:
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
-        signature = sha1_signature(self.token, timestamp, nonce)
+    def signed_query(self, *, bad: bool = False, timestamp: int | None = None) -> dict[str, str]:
+        """WeChat's query: signed now (or at `timestamp`, as a replay or a skewed clock would)."""
+        nonce = secrets.token_hex(5)
+        signed_at = str(int(time.time()) if timestamp is None else timestamp)
         return {
-            "signature": "0" * 40 if bad else signature,
-            "timestamp": timestamp,
+            "signature": "0" * 40 if bad else sha1_signature(self.token, signed_at, nonce),
+            "timestamp": signed_at,
             "nonce": nonce,
         }
 
-    async def verify(self, echostr: str, *, bad: bool = False) -> httpx.Response:
+    async def verify(
+        self, echostr: str, *, bad: bool = False, timestamp: int | None = None
+    ) -> httpx.Response:
         return await self.http.get(
-            self.path, params={**self.signed_query(bad=bad), "echostr": echostr}
+            self.path,
+            params={**self.signed_query(bad=bad, timestamp=timestamp), "echostr": echostr},
         )
 
     async def post_raw(self, body: bytes, *, bad_signature: bool = False) -> httpx.Response:
@@ -118,9 +122,10 @@ class WechatPlatform:
         *,
         appid: str | None = None,
         bad_msg_signature: bool = False,
+        timestamp: int | None = None,
     ) -> WechatReply:
         """Send one message as WeChat would in this mode; the reply checked and decrypted."""
-        query = self.signed_query()
+        query = self.signed_query(timestamp=timestamp)
         message = to_xml(fields)
         if self.mode == "plain":
             body = message

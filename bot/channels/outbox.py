@@ -20,10 +20,9 @@ from sqlmodel import Session
 
 from bot.channels.delivery import RetryLater, RetryPolicy, Undeliverable
 from bot.events import log_event
-from bot.storage.case_desk import CARD, CARD_REFRESH, WORKER_NOTICE
+from bot.storage.case_desk import CARD, CARD_REFRESH, WORKER_NOTICE, case_view
 from bot.storage.engine import in_transaction, run_transaction
 from bot.storage.models import LegalAidCase, OutboxMessage, utc_now
-from bot.storage.repositories import cases as case_rows
 from bot.storage.repositories import outbox
 from handlers.casework import CaseEvent, staff_card, worker_notice
 from handlers.messages import Reply
@@ -165,7 +164,7 @@ class OutboxSender:
         record = await self._db(lambda s: _detached_case(message.case_id, session=s))
         if record is None or not message.address:
             raise Undeliverable("case or address gone")
-        view = case_rows.view_of(record)
+        view = case_view(record)
         if message.kind == CARD:
             sent_id = await self._transport.send(message.address, staff_card(view))
             await self._db(lambda s: _card_sent(message_id, view.id, sent_id, session=s))

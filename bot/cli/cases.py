@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +15,10 @@ from sqlmodel import Session
 from bot.app import prepare_engine
 from bot.cli.command import EXIT_BAD_INPUT, Subcommands
 from bot.settings import Settings
+from bot.spreadsheet import write_csv
+from bot.storage.case_desk import case_view
 from bot.storage.models import LegalAidCase
-from bot.storage.repositories.cases import get_case_by_number, list_cases, view_of
+from bot.storage.repositories.cases import get_case_by_number, list_cases
 from handlers.cases import BEIJING, CATEGORIES
 from handlers.casework import staff_card
 from handlers.phone import masked
@@ -56,7 +57,7 @@ def command_cases_show(settings: Settings, args: argparse.Namespace) -> int:
     if record is None:
         sys.stderr.write(f"没有案件 {args.number}\n")
         return EXIT_BAD_INPUT
-    print(staff_card(view_of(record)).text)
+    print(staff_card(case_view(record)).text)
     print(f"同意隐私说明：{_beijing_time(record.consent_at)}（版本 {record.consent_version}）")
     if record.source:
         print(f"来源：{record.source}")
@@ -89,10 +90,7 @@ def command_cases_export(settings: Settings, args: argparse.Namespace) -> int:
             if args.out
             else sys.stdout
         )
-        writer = csv.writer(output)
-        writer.writerow(CSV_FIELDS)
-        for record in records:
-            writer.writerow(_csv_row(record, full_phone=args.full_phone))
+        write_csv(output, CSV_FIELDS, (_csv_row(r, full_phone=args.full_phone) for r in records))
     return 0
 
 

@@ -35,7 +35,17 @@ def serve(app: App, *, host: str, port: int | None, webhook: str | None) -> int:
         if parts.notice is not None:
             sys.stderr.write(parts.notice.format(base=f"http://{host}:{port}") + "\n")
     server = build_server(app, channels)
-    uvicorn.run(server, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        server,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        # uvicorn's loggers reach our handler (and its scrubber) instead of uvicorn's own.
+        log_config=None,
+        # X-Forwarded-For is read by the web chat, from its configured proxies only.
+        proxy_headers=False,
+    )
     return 0
 
 

@@ -4,22 +4,38 @@ transaction (in a worker thread, so the event loop never waits on the database).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, delete, update
 
 from bot.events import log_event
 from bot.storage.engine import in_transaction
-from bot.storage.models import CampaignArrival, LegalAidCase, SubscriptionRecord, UserRecord
+from bot.storage.models import (
+    CampaignArrival,
+    LegalAidCase,
+    SubscriptionRecord,
+    UserRecord,
+    utc_now,
+)
 from bot.storage.repositories import audit, outbox
 from bot.storage.repositories import cases as case_rows
 from bot.storage.repositories.audit import AuditAction
-from bot.storage.repositories.conversations import FORGOTTEN_USER_KEY, forget_user
+from bot.storage.repositories.conversations import FORGOTTEN_USER_KEY, forget_user, save_state
 from bot.storage.repositories.job_preferences import forget_jobs
-from handlers.cases import CaseChange, CaseDraft, CaseView, ChangeOutcome, StaffMember
+from handlers.cases import (
+    BEIJING,
+    CaseChange,
+    CaseDraft,
+    CaseNote,
+    CaseStatus,
+    CaseView,
+    ChangeOutcome,
+    StaffMember,
+)
 from handlers.casework import CaseEvent
 
 T = TypeVar("T")
@@ -30,6 +46,69 @@ AUDITED_CHANGES = {
     CaseEvent.CLOSED: AuditAction.CLOSE,
     None: AuditAction.NOTE,
 }
+
+
+def case_day(moment: datetime) -> str:
+    """The date a case is numbered under: Beijing's, as the worker and staff read it."""
+    return f"{moment.astimezone(BEIJING):%Y%m%d}"
+
+
+def case_row(draft: CaseDraft, *, number: str, created_at: datetime) -> LegalAidCase:
+    """A new case's row."""
+    return LegalAidCase(
+        number=number,
+        user_key=draft.user_key,
+        channel=draft.channel,
+        address=draft.address,
+        traditional=draft.traditional,
+        category=draft.category,
+        district=draft.district,
+        phone=draft.phone,
+        employer=draft.employer,
+        description=draft.description,
+        consent_at=draft.consent_at,
+        consent_version=draft.consent_version,
+        created_at=created_at,
+    )
+
+
+def case_view(record: LegalAidCase) -> CaseView:
+    """A stored case as the handlers see it."""
+    assert record.id is not None
+    return CaseView(
+        id=record.id,
+        number=record.number,
+        status=CaseStatus(record.status),
+        category=record.category,
+        district=record.district,
+        phone=record.phone,
+        employer=record.employer,
+        description=record.description,
+        created_at=record.created_at,
+        claimed_by=record.claimed_by,
+        claimed_at=record.claimed_at,
+        closed_by=record.closed_by,
+        closed_at=record.closed_at,
+        outcome=record.outcome,
+        notes=tuple(
+            CaseNote(note["author"], datetime.fromisoformat(note["at"]), note["text"])
+            for note in record.notes
+        ),
+        traditional=record.traditional,
+    )
+
+
+def case_change(changed: case_rows.Changed) -> CaseChange:
+    """What a change did, read from whether it took and the case as it is now."""
+    took, record = changed
+    if record is None:
+        return CaseChange(ChangeOutcome.NOT_FOUND, None)
+    view = case_view(record)
+    if took:
+        return CaseChange(ChangeOutcome.DONE, view)
+    if view.status == CaseStatus.CLOSED:
+        return CaseChange(ChangeOutcome.ALREADY_CLOSED, view)
+    return CaseChange(ChangeOutcome.ALREADY_CLAIMED, view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +170,19 @@ class SqlCaseDesk:
 
     # ------------------------------------------------------------------ the desk
 
-    async def submit(self, draft: CaseDraft) -> CaseView:
+    async def submit(
+        self, draft: CaseDraft, *, state_after: Callable[[CaseView], Mapping[str, Any]]
+    ) -> CaseView:
         def work(session: Session) -> CaseView:
-            record = case_rows.create_case(draft, session=session)
+            created = utc_now()
+            number = case_rows.take_number(case_day(created), session=session)
+            row = case_row(draft, number=number, created_at=created)
+            record = case_rows.insert_case(row, session=session)
             self._queue_card(record, session=session, refresh=False)
-            return case_rows.view_of(record)
+            view = case_view(record)
+            # The draft ends in the same transaction as the case begins.
+            save_state(draft.user_key, dict(state_after(view)), session=session)
+            return view
 
         view = await self._run(work, queues=True)
         log_event("legal_aid_case_created", case=view.id, category=view.category)
@@ -103,20 +190,20 @@ class SqlCaseDesk:
 
     async def cases_of(self, user_key: str) -> list[CaseView]:
         return await self._run(
-            lambda s: [case_rows.view_of(r) for r in case_rows.cases_of_user(user_key, session=s)]
+            lambda s: [case_view(r) for r in case_rows.cases_of_user(user_key, session=s)]
         )
 
     async def get(self, case_id: int) -> CaseView | None:
         def work(session: Session) -> CaseView | None:
             record = case_rows.get_case(case_id, session=session)
-            return case_rows.view_of(record) if record else None
+            return case_view(record) if record else None
 
         return await self._run(work)
 
     async def _change(
         self,
         case_id: int,
-        change: Callable[[Session], tuple[ChangeOutcome, LegalAidCase | None]],
+        change: Callable[[Session], case_rows.Changed],
         event: CaseEvent | None,
         staff: StaffMember,
     ) -> CaseChange:
@@ -124,8 +211,8 @@ class SqlCaseDesk:
         and write it to the audit log — whichever side (card or console) made it."""
 
         def work(session: Session) -> CaseChange:
-            outcome, record = change(session)
-            if outcome == ChangeOutcome.DONE and record is not None:
+            took, record = change(session)
+            if took and record is not None:
                 if event is not None:
                     self._queue_worker_notice(record, event, session=session)
                 self._queue_card(record, session=session, refresh=True)
@@ -136,7 +223,7 @@ class SqlCaseDesk:
                     case_number=record.number,
                     session=session,
                 )
-            return case_rows.change(outcome, record)
+            return case_change((took, record))
 
         result = await self._run(work, queues=True)
         log_event(
@@ -150,7 +237,9 @@ class SqlCaseDesk:
     async def claim(self, case_id: int, staff: StaffMember) -> CaseChange:
         return await self._change(
             case_id,
-            lambda s: case_rows.claim_case(case_id, staff, session=s),
+            lambda s: case_rows.claim_case(
+                case_id, staff_id=staff.id, staff_name=staff.name, session=s
+            ),
             CaseEvent.CLAIMED,
             staff,
         )
@@ -158,14 +247,19 @@ class SqlCaseDesk:
     async def close(self, case_id: int, staff: StaffMember, outcome: str) -> CaseChange:
         return await self._change(
             case_id,
-            lambda s: case_rows.close_case(case_id, staff, outcome, session=s),
+            lambda s: case_rows.close_case(
+                case_id, outcome, staff_id=staff.id, staff_name=staff.name, session=s
+            ),
             CaseEvent.CLOSED,
             staff,
         )
 
     async def add_note(self, case_id: int, staff: StaffMember, text: str) -> CaseChange:
         return await self._change(
-            case_id, lambda s: case_rows.add_note(case_id, staff, text, session=s), None, staff
+            case_id,
+            lambda s: case_rows.add_note(case_id, text, author=staff.name, session=s),
+            None,
+            staff,
         )
 
     async def forget(self, user_key: str) -> int:

@@ -54,11 +54,12 @@ class ChannelStore:
     async def forget_choices(self, user_key: str) -> None:
         await self._run(lambda s: numbered_choices.forget_choices(user_key, session=s))
 
-    async def claim_receipt(self, dedupe_key: str, user_key: str) -> Claim:
-        """Claim a message (False for a retry) and load the person's numbered choices, at once."""
+    async def claim_receipt(self, dedupe_key: str, user_key: str, *, keep_for: timedelta) -> Claim:
+        """Claim a message (False for a retry) and load the person's numbered choices, at once;
+        receipts older than `keep_for` are forgotten."""
 
         def work(session: Session) -> Claim:
-            if not wechat_receipts.claim_receipt(dedupe_key, session=session):
+            if not wechat_receipts.claim_receipt(dedupe_key, keep_for=keep_for, session=session):
                 return Claim(False, (), None)
             pairs, rest = numbered_choices.load_choices(user_key, session=session)
             return Claim(True, tuple(Choice(label, payload) for label, payload in pairs), rest)

@@ -15,6 +15,9 @@ from sqlmodel import Session, create_engine
 from bot.storage.backups import is_in_memory_sqlite
 from bot.storage.schema import upgrade
 
+# A failing statement's exception (and `echo`) would show the values it was given: phone numbers,
+# descriptions, question texts, user keys. Every engine hides them; bot.events scrubs them too.
+HIDE_PARAMETERS = True
 # How long a SQLite writer waits for another process's write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_DRIVER = "postgresql+psycopg"
@@ -47,7 +50,12 @@ def create_engine_for(url: str, *, echo: bool = False) -> Engine:
         return _create_sqlite_engine(parsed, echo=echo)
     if backend == "postgresql":
         # Only psycopg 3 is installed; a bare postgresql:// would make SQLAlchemy look for psycopg2.
-        return create_engine(parsed.set(drivername=POSTGRES_DRIVER), echo=echo, pool_pre_ping=True)
+        return create_engine(
+            parsed.set(drivername=POSTGRES_DRIVER),
+            echo=echo,
+            pool_pre_ping=True,
+            hide_parameters=HIDE_PARAMETERS,
+        )
     raise ValueError(f"unsupported database '{backend}': use sqlite or postgresql")
 
 
@@ -66,14 +74,23 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> Engine:
     }
     if is_in_memory_sqlite(url):
         # Each connection to :memory: is a new, empty database: share one connection.
-        engine = create_engine(url, echo=echo, connect_args=connect_args, poolclass=StaticPool)
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args=connect_args,
+            poolclass=StaticPool,
+            hide_parameters=HIDE_PARAMETERS,
+        )
     else:
         assert url.database is not None  # not in-memory, so a file path
         # Anchor a relative path to the directory the process started in, once.
         database = Path(url.database).expanduser().resolve()
         database.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url.set(database=str(database)), echo=echo, connect_args=connect_args
+            url.set(database=str(database)),
+            echo=echo,
+            connect_args=connect_args,
+            hide_parameters=HIDE_PARAMETERS,
         )
     event.listen(engine, "connect", _configure_sqlite_connection)
     return engine

@@ -23,13 +23,28 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024
 
 
+def decoded_update(data: object, application: TelegramApplication) -> Update | None:
+    """The update in a webhook body, or None when it is not one Telegram would send."""
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return None
+    try:
+        return Update.de_json(data, application.bot)
+    except Exception:  # PTB raises whatever a malformed field makes it (KeyError, TypeError, …)
+        return None
+
+
 def webhook_endpoint(
     application: TelegramApplication, secret: str
 ) -> Callable[[Request], Awaitable[Response]]:
     """The route for the shared server: check the secret, queue the decoded update, answer 200."""
 
+    expected = secret.encode()
+
     async def receive_update(request: Request) -> Response:
-        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+        # Header values arrive as latin-1 text: compare their bytes (compare_digest raises on a
+        # str with non-ASCII characters).
+        sent = request.headers.get(SECRET_HEADER, "").encode("latin-1")
+        if not hmac.compare_digest(sent, expected):
             log_event("telegram_webhook_refused", logging.WARNING)
             return Response(status_code=403)
         body = await read_capped_body(request, MAX_UPDATE_BYTES)
@@ -37,9 +52,11 @@ def webhook_endpoint(
             data = json.loads(body) if body is not None else None
         except ValueError:
             data = None
-        if not isinstance(data, dict):
+        update = decoded_update(data, application)
+        if update is None:
+            log_event("telegram_webhook_refused", logging.WARNING, reason="not_an_update")
             return Response(status_code=400)
-        await application.update_queue.put(Update.de_json(data, application.bot))
+        await application.update_queue.put(update)
         return Response()
 
     return receive_update

@@ -17,34 +17,43 @@ from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from bot.channels.key_locks import KeyLocks
 from bot.channels.request_body import read_capped_body
+from bot.channels.web.client_address import ClientAddress
 from bot.events import log_event
 from bot.settings import WebChatSettings
 from bot.user_keys import UserKeyHasher
+from handlers import texts
 from handlers.dialogue import Dialogue
 from handlers.messages import IncomingMessage, Reply
+from handlers.payloads import MAX_PAYLOAD_BYTES
+from handlers.referral_prompts import MAX_DESCRIPTION_CHARS
 
 CHANNEL = "web"
-MAX_BODY_BYTES = 8 * 1024
-MAX_TEXT_CHARS = 500
-MAX_CHOICE_CHARS = 64
+# What the page may send in one message is what the referral's longest answer may be, so the
+# description step's promise (最多 800 字) is the API's limit too.
+MAX_TEXT_CHARS = MAX_DESCRIPTION_CHARS
+# Room for that text even when every character arrives as a JSON escape (\ud83d\ude00 per emoji).
+MAX_BODY_BYTES = 16 * 1024
+MAX_CHOICE_CHARS = MAX_PAYLOAD_BYTES
 SESSION_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
 WINDOW_SECONDS = 60.0
 # Forget idle rate-limit entries once this many keys are tracked.
 MAX_TRACKED_KEYS = 10_000
 PAGE_SESSION_MARK = "{{SESSION}}"
-TOO_FAST = "发得太快了，请稍等一会儿再发。"
+JSON_MEDIA_TYPE = "application/json"
 # Everything comes from the app itself: no CDN, no inline script, no framing by other sites.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
 }
-BAD_REQUEST = "请求格式不对。"
+# Replies can echo what a worker typed (a phone number): no cache keeps them, no sniffing.
+API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 class ChatRequest(BaseModel):
@@ -92,6 +101,27 @@ class SlidingWindowLimiter:
             del self._seen[key]
 
 
+def is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").partition(";")[0]
+    return media_type.strip().lower() == JSON_MEDIA_TYPE
+
+
+def refusal(problems: list[ErrorDetails]) -> str:
+    """What the page shows for a request the model refused: the first problem that has its own
+    message (the session, the text's length), else the general one."""
+    for problem in problems:
+        if problem["loc"][:1] == ("session",):
+            return texts.WEB_BAD_SESSION
+    for problem in problems:
+        if problem["loc"][:1] == ("text",) and problem["type"] == "string_too_long":
+            return texts.WEB_TEXT_TOO_LONG.format(max_chars=MAX_TEXT_CHARS)
+    return texts.WEB_BAD_REQUEST
+
+
+def api_response(content: dict[str, Any], *, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(content, status_code=status_code, headers=API_HEADERS)
+
+
 def reply_as_json(reply: Reply) -> dict[str, Any]:
     return {
         "text": reply.text,
@@ -106,12 +136,14 @@ def reply_as_json(reply: Reply) -> dict[str, Any]:
 class WebChatLimits:
     per_session: SlidingWindowLimiter
     per_ip: SlidingWindowLimiter
+    client_address: ClientAddress
 
     @classmethod
     def from_settings(cls, settings: WebChatSettings) -> WebChatLimits:
         return cls(
             SlidingWindowLimiter(settings.requests_per_minute_per_session),
             SlidingWindowLimiter(settings.requests_per_minute_per_ip),
+            ClientAddress(settings.trusted_proxies),
         )
 
 
@@ -142,19 +174,24 @@ class WebChat:
 
     async def api(self, request: Request) -> Response:
         started = time.perf_counter()
+        if not is_json(request):
+            log_event("web_chat_refused", reason="not_json")
+            return api_response({"error": texts.WEB_NOT_JSON}, status_code=415)
         body = await read_capped_body(request, MAX_BODY_BYTES)
         if body is None:
-            return JSONResponse({"error": BAD_REQUEST}, status_code=413)
+            log_event("web_chat_refused", reason="too_large")
+            return api_response({"error": texts.WEB_TOO_LARGE}, status_code=413)
         try:
             chat = ChatRequest.model_validate_json(body)
-        except ValidationError:
-            return JSONResponse({"error": BAD_REQUEST}, status_code=400)
-        address = request.client.host if request.client else "unknown"
+        except ValidationError as error:
+            log_event("web_chat_refused", reason=error.errors()[0]["type"])
+            return api_response({"error": refusal(error.errors())}, status_code=400)
+        address = self._limits.client_address.of(request)
         if not self._limits.per_ip.allows(address) or not self._limits.per_session.allows(
             chat.session
         ):
             log_event("web_chat_rate_limited")
-            return JSONResponse({"error": TOO_FAST}, status_code=429)
+            return api_response({"error": texts.WEB_TOO_FAST}, status_code=429)
         user_key = self._user_keys.key_for(CHANNEL, chat.session)
         language = "zh-hant" if chat.traditional else None
         if chat.choice is not None:
@@ -175,4 +212,4 @@ class WebChat:
             fallback=question.fallback if question else None,
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
         )
-        return JSONResponse({"replies": [reply_as_json(reply) for reply in replies]})
+        return api_response({"replies": [reply_as_json(reply) for reply in replies]})

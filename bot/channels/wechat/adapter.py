@@ -20,6 +20,7 @@ import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -38,6 +39,7 @@ from bot.channels.wechat.xml import UnsafeXmlError, parse_fields
 from bot.events import log_event
 from bot.settings import WechatMode
 from bot.storage.channel_store import ChannelStore, Claim
+from bot.storage.repositories.wechat_receipts import RECEIPT_RETENTION
 from bot.user_keys import UserKeyHasher
 from handlers.dialogue import Dialogue
 from handlers.messages import Choice, IncomingMessage, MessageKind
@@ -51,6 +53,8 @@ QR_SCENE_PREFIX = "qrscene_"
 # Menu keys starting with "/" are commands (/help, /legalaid); the others are button payloads.
 COMMAND_PREFIX = "/"
 
+# Unix seconds for the next few thousand years; anything longer is not a timestamp.
+TIMESTAMP_DIGITS = 12
 # Sends a late answer: (openid, text). The customer-service client in production.
 LateSender = Callable[[str, str], Awaitable[None]]
 
@@ -61,6 +65,29 @@ class WechatConfig:
     mode: WechatMode
     reply_budget_seconds: float
     cipher: MessageCipher | None  # compat and safe mode
+    # How far a request's signed timestamp may be from our clock, either way.
+    timestamp_window: timedelta = timedelta(seconds=300)
+
+    @property
+    def receipt_retention(self) -> timedelta:
+        """A request is accepted up to a window either side of its timestamp, so its receipt must
+        last two windows for every replay within them to meet it."""
+        return max(RECEIPT_RETENTION, 2 * self.timestamp_window)
+
+
+def is_fresh(timestamp: str, window: timedelta, now: float) -> bool:
+    """A signed timestamp (Unix seconds, ASCII digits) within `window` of `now`."""
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= TIMESTAMP_DIGITS):
+        return False
+    return abs(now - int(timestamp)) <= window.total_seconds()
+
+
+# The message types and events WeChat documents: what the log may name (anything else is
+# outside text, and logged as "other").
+MESSAGE_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link",
+                           "file", "event"})  # fmt: skip
+EVENTS = frozenset({"subscribe", "unsubscribe", "scan", "location", "click", "view"})
+OTHER = "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +96,7 @@ class Received:
 
     incoming: IncomingMessage | None
     dedupe_key: str
-    kind: str
+    kind: str  # a documented type or event, or OTHER: it goes into the log
 
 
 def to_choice_number(text: str, choices: tuple[Choice, ...]) -> Choice | None:
@@ -92,25 +119,28 @@ def decode(fields: Mapping[str, str], user_key: str, openid: str) -> Received:
 
     if kind == "event":
         event = fields.get("Event", "").lower()
+        logged = event if event in EVENTS else OTHER
         key = fields.get("EventKey", "")
         # WeChat: de-duplicate events on sender + CreateTime; the event and key tell apart two
         # different taps within one second.
         dedupe = f"event:{user_key}:{fields.get('CreateTime', '')}:{event}:{key}"
         if event == "subscribe":
             scene = key.removeprefix(QR_SCENE_PREFIX) if key.startswith(QR_SCENE_PREFIX) else ""
-            return Received(message(MessageKind.TEXT, f"/start {scene}".strip()), dedupe, event)
+            return Received(message(MessageKind.TEXT, f"/start {scene}".strip()), dedupe, logged)
         if event == "click" and key:
             if key.startswith(COMMAND_PREFIX):
-                return Received(message(MessageKind.TEXT, key), dedupe, event)
-            return Received(message(MessageKind.CHOICE, key), dedupe, event)
-        return Received(None, dedupe, event or "event")
+                return Received(message(MessageKind.TEXT, key), dedupe, logged)
+            return Received(message(MessageKind.CHOICE, key), dedupe, logged)
+        return Received(None, dedupe, logged)
     dedupe = f"msg:{user_key}:{message_id}"
     if kind == "text":
         return Received(message(MessageKind.TEXT, fields.get("Content", "")), dedupe, kind)
     recognition = fields.get("Recognition", "").strip()
     if kind == "voice" and recognition:
         return Received(message(MessageKind.TEXT, recognition), dedupe, "voice_text")
-    return Received(message(MessageKind.UNSUPPORTED), dedupe, kind or "unknown")
+    return Received(
+        message(MessageKind.UNSUPPORTED), dedupe, kind if kind in MESSAGE_TYPES else OTHER
+    )
 
 
 class WechatChannel:
@@ -125,8 +155,10 @@ class WechatChannel:
         store: ChannelStore,
         late_sender: LateSender | None,
         is_traditional: Callable[[str], bool],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
+        self._clock = clock
         self._is_traditional = is_traditional
         self._dialogue = dialogue
         self._user_keys = user_keys
@@ -136,28 +168,34 @@ class WechatChannel:
         self._late_tasks: set[asyncio.Task[str]] = set()
         self._people = KeyLocks()
 
-    def _is_signed(self, query: Mapping[str, str]) -> bool:
-        return is_valid_signature(
-            query.get("signature", ""),
-            self._config.token,
-            query.get("timestamp", ""),
-            query.get("nonce", ""),
-        )
+    def _refusal(self, query: Mapping[str, str], method: str) -> Response | None:
+        """403 unless the request is signed with our token and its timestamp is recent."""
+        timestamp = query.get("timestamp", "")
+        if not is_valid_signature(
+            query.get("signature", ""), self._config.token, timestamp, query.get("nonce", "")
+        ):
+            log_event("wechat_bad_signature", logging.WARNING, method=method)
+            return PlainTextResponse("forbidden", status_code=403)
+        if not is_fresh(timestamp, self._config.timestamp_window, self._clock()):
+            # Signed, but not now: a captured request replayed.
+            log_event("wechat_stale_timestamp", logging.WARNING, method=method)
+            return PlainTextResponse("forbidden", status_code=403)
+        return None
 
     async def verify(self, request: Request) -> Response:
         """WeChat's server check: echo `echostr` when the signature is ours."""
-        if not self._is_signed(request.query_params):
-            log_event("wechat_bad_signature", logging.WARNING, method="GET")
-            return PlainTextResponse("forbidden", status_code=403)
+        refusal = self._refusal(request.query_params, "GET")
+        if refusal is not None:
+            return refusal
         return PlainTextResponse(request.query_params.get("echostr", ""))
 
     async def receive(self, request: Request) -> Response:
         """One message or event: checked, decrypted, answered once, replied within the budget."""
         started = time.perf_counter()
         query = request.query_params
-        if not self._is_signed(query):
-            log_event("wechat_bad_signature", logging.WARNING, method="POST")
-            return PlainTextResponse("forbidden", status_code=403)
+        refusal = self._refusal(query, "POST")
+        if refusal is not None:
+            return refusal
         body = await read_capped_body(request, xml.MAX_BODY_BYTES)
         if body is None:
             log_event("wechat_refused", logging.WARNING, reason="too_large")
@@ -243,7 +281,9 @@ class WechatChannel:
     ) -> tuple[str | None, str]:
         """The reply text (None: answer later) and what happened (answered, late, retry)."""
         budget = self._config.reply_budget_seconds
-        claim = await self._store.claim_receipt(dedupe_key, incoming.user_key)
+        claim = await self._store.claim_receipt(
+            dedupe_key, incoming.user_key, keep_for=self._config.receipt_retention
+        )
         if not claim.is_first:
             return await self._first_delivery_reply(dedupe_key, budget), "retry"
         deadline_passed = asyncio.Event()

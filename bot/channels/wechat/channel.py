@@ -3,6 +3,8 @@ appsecret the customer-service client for late answers and legal-aid notices."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from starlette.routing import Route
 
 from bot.channels.base import ChannelDeps, ChannelParts, ChannelSpec
@@ -12,12 +14,11 @@ from bot.channels.wechat.customer_service import CustomerServiceClient
 from bot.channels.wechat.outbox import WechatOutboxTransport
 from bot.events import log_event
 from bot.storage.channel_store import ChannelStore
-from bot.storage.repositories.wechat_receipts import RECEIPT_RETENTION
 
 
-def purge_receipts(store: ChannelStore) -> None:
-    """Receipts only answer WeChat's retries, which come within seconds: old ones go."""
-    purged = store.purge_receipts(RECEIPT_RETENTION)
+def purge_receipts(store: ChannelStore, config: WechatConfig) -> None:
+    """Receipts answer WeChat's retries and catch replays within the timestamp window: older go."""
+    purged = store.purge_receipts(config.receipt_retention)
     log_event("wechat_receipts_purged", receipts=purged)
 
 
@@ -25,15 +26,22 @@ def build(deps: ChannelDeps) -> ChannelParts | None:
     wechat = deps.settings.wechat
     if wechat.token is None or deps.alone:
         return None
-    parts = ChannelParts(
-        CHANNEL,
-        upkeep=[lambda: purge_receipts(deps.store)],
-        notice="公众号回调地址：{base}/wechat",
-    )
     cipher = (
         MessageCipher(wechat.encoding_aes_key.get_secret_value(), wechat.appid)
         if wechat.encoding_aes_key is not None and wechat.mode != "plain"
         else None
+    )
+    config = WechatConfig(
+        token=wechat.token.get_secret_value(),
+        mode=wechat.mode,
+        reply_budget_seconds=wechat.reply_budget_seconds,
+        cipher=cipher,
+        timestamp_window=timedelta(seconds=wechat.timestamp_window_seconds),
+    )
+    parts = ChannelParts(
+        CHANNEL,
+        upkeep=[lambda: purge_receipts(deps.store, config)],
+        notice="公众号回调地址：{base}/wechat",
     )
     late_sender: LateSender | None = None
     if wechat.appsecret is not None and wechat.appid:
@@ -47,12 +55,7 @@ def build(deps: ChannelDeps) -> ChannelParts | None:
         parts.transport = WechatOutboxTransport(client, store=deps.store, user_keys=deps.user_keys)
         parts.shutdown.append(client.aclose)
     channel = WechatChannel(
-        config=WechatConfig(
-            token=wechat.token.get_secret_value(),
-            mode=wechat.mode,
-            reply_budget_seconds=wechat.reply_budget_seconds,
-            cipher=cipher,
-        ),
+        config=config,
         dialogue=deps.dialogue,
         user_keys=deps.user_keys,
         store=deps.store,

@@ -25,13 +25,19 @@ class WechatCryptoError(Exception):
     """A message that does not decrypt, or was encrypted for another account."""
 
 
+def _utf8(text: str) -> bytes:
+    # Query values are outside input: lone surrogates must not raise, only fail to match.
+    return text.encode("utf-8", "surrogatepass")
+
+
 def signature(token: str, *parts: str) -> str:
     """SHA-1 of the token and the parts (timestamp, nonce, and the ciphertext in safe mode), sorted."""
-    return hashlib.sha1("".join(sorted((token, *parts))).encode()).hexdigest()
+    return hashlib.sha1(_utf8("".join(sorted((token, *parts))))).hexdigest()
 
 
 def is_valid_signature(expected: str, token: str, *parts: str) -> bool:
-    return hmac.compare_digest(signature(token, *parts), expected.lower())
+    # Bytes, not str: compare_digest raises on a str with non-ASCII characters.
+    return hmac.compare_digest(signature(token, *parts).encode(), _utf8(expected.lower()))
 
 
 def pkcs7_pad(data: bytes, block: int = PAD_BLOCK_BYTES) -> bytes:

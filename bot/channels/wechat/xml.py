@@ -1,8 +1,9 @@
 """WeChat's callback XML, parsed defensively: no DTD, no entities, a capped size, flat fields.
 
-WeChat's messages are one flat `<xml>` element of text fields (CDATA or plain), so anything with
-a declaration (`<!DOCTYPE`, `<!ENTITY`) is refused before parsing: that closes entity expansion
-("billion laughs") and external entities whatever the parser would do with them.
+WeChat's messages are one flat `<xml>` element of text fields (CDATA or plain), so an envelope
+with a declaration (`<!DOCTYPE`, `<!ENTITY`) or a processing instruction is refused before parsing:
+that closes entity expansion ("billion laughs") and external entities whatever the parser would do
+with them. Inside a CDATA section `<!` and `<?` are only text (a worker pasting `<!-- -->`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from xml.etree import ElementTree
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIELDS = 64
-# `<!` is allowed only as the start of a CDATA section.
-_DECLARATION = re.compile(rb"<!(?!\[CDATA\[)")
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
+# Outside CDATA: no declaration, comment or processing instruction but the `<?xml …?>` line.
+_DECLARATION = re.compile(rb"<!")
 _PROCESSING_INSTRUCTION = re.compile(rb"<\?(?!xml\s)", re.IGNORECASE)
 
 
@@ -25,7 +27,8 @@ def parse_fields(body: bytes) -> dict[str, str]:
     """The `<xml>` element's children as name → text."""
     if len(body) > MAX_BODY_BYTES:
         raise UnsafeXmlError("body too large")
-    if _DECLARATION.search(body) or _PROCESSING_INSTRUCTION.search(body):
+    envelope = _CDATA.sub(b"", body)
+    if _DECLARATION.search(envelope) or _PROCESSING_INSTRUCTION.search(envelope):
         raise UnsafeXmlError("declarations are not allowed")
     try:
         root = ElementTree.fromstring(body)

@@ -8,33 +8,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select, update
 
 from bot.storage.models import CaseCounter, LegalAidCase, UserRecord, utc_now
-from handlers.cases import (
-    BEIJING,
-    CaseChange,
-    CaseDraft,
-    CaseNote,
-    CaseStatus,
-    CaseView,
-    ChangeOutcome,
-    StaffMember,
-)
 
 NUMBER_PREFIX = "LA"
 NUMBER_ATTEMPTS = 5
+# The stored statuses (the case desk reads them as the handlers' CaseStatus).
+PENDING, CLAIMED, CLOSED = "pending", "claimed", "closed"
 
 
 class CaseNumberError(RuntimeError):
     """No free case number after several tries (only under extreme concurrent submission)."""
 
 
-def case_number(day: datetime, sequence: int) -> str:
-    return f"{NUMBER_PREFIX}-{day.astimezone(BEIJING):%Y%m%d}-{sequence:04d}"
+def case_number(day: str, sequence: int) -> str:
+    """`day` is the date cases are numbered under (YYYYMMDD; the desk says which calendar)."""
+    return f"{NUMBER_PREFIX}-{day}-{sequence:04d}"
 
 
-def _next_sequence(day: datetime, *, session: Session) -> int:
+def _next_sequence(key: str, *, session: Session) -> int:
     """The day's next sequence number: an atomic increment of the day's counter row, so
     concurrent submissions (threads or processes) never get the same number."""
-    key = f"{day.astimezone(BEIJING):%Y%m%d}"
     increment = (
         update(CaseCounter)
         .where(col(CaseCounter.day) == key)
@@ -56,54 +48,18 @@ def _next_sequence(day: datetime, *, session: Session) -> int:
     raise CaseNumberError("could not take a case number")
 
 
-def create_case(draft: CaseDraft, *, session: Session, now: datetime | None = None) -> LegalAidCase:
-    """Insert the case under the day's next number (Beijing date)."""
-    created = now or utc_now()
-    user = session.get(UserRecord, draft.user_key)
-    record = LegalAidCase(
-        number=case_number(created, _next_sequence(created, session=session)),
-        user_key=draft.user_key,
-        channel=draft.channel,
-        address=draft.address,
-        source=user.source if user else None,
-        traditional=draft.traditional,
-        category=draft.category,
-        district=draft.district,
-        phone=draft.phone,
-        employer=draft.employer,
-        description=draft.description,
-        consent_at=draft.consent_at,
-        consent_version=draft.consent_version,
-        created_at=created,
-    )
+def take_number(day: str, *, session: Session) -> str:
+    """The next case number of `day` (YYYYMMDD)."""
+    return case_number(day, _next_sequence(day, session=session))
+
+
+def insert_case(record: LegalAidCase, *, session: Session) -> LegalAidCase:
+    """Insert a new case; its source is the deep link that brought the worker, if any."""
+    user = session.get(UserRecord, record.user_key) if record.user_key else None
+    record.source = user.source if user else None
     session.add(record)
     session.flush()
     return record
-
-
-def view_of(record: LegalAidCase) -> CaseView:
-    assert record.id is not None
-    return CaseView(
-        id=record.id,
-        number=record.number,
-        status=CaseStatus(record.status),
-        category=record.category,
-        district=record.district,
-        phone=record.phone,
-        employer=record.employer,
-        description=record.description,
-        created_at=record.created_at,
-        claimed_by=record.claimed_by,
-        claimed_at=record.claimed_at,
-        closed_by=record.closed_by,
-        closed_at=record.closed_at,
-        outcome=record.outcome,
-        notes=tuple(
-            CaseNote(note["author"], datetime.fromisoformat(note["at"]), note["text"])
-            for note in record.notes
-        ),
-        traditional=record.traditional,
-    )
 
 
 def get_case(case_id: int, *, session: Session, for_update: bool = False) -> LegalAidCase | None:
@@ -134,80 +90,77 @@ def list_cases(*, session: Session, status: str | None = None) -> list[LegalAidC
     return list(session.exec(statement))
 
 
+# What a change returns: whether it took, and the case as it is now (None: no such case).
+Changed = tuple[bool, LegalAidCase | None]
+
+
 def _transition(
-    case_id: int,
-    allowed_from: tuple[CaseStatus, ...],
-    values: dict[str, object],
-    *,
-    session: Session,
-) -> tuple[ChangeOutcome, LegalAidCase | None]:
+    case_id: int, allowed_from: tuple[str, ...], values: dict[str, object], *, session: Session
+) -> Changed:
     """A status change as one conditional UPDATE: of two staff pressing at once, exactly one
     matches the old status (on SQLite and PostgreSQL alike)."""
     result = session.exec(
         update(LegalAidCase)
-        .where(
-            col(LegalAidCase.id) == case_id,
-            col(LegalAidCase.status).in_([status.value for status in allowed_from]),
-        )
+        .where(col(LegalAidCase.id) == case_id, col(LegalAidCase.status).in_(allowed_from))
         .values(**values)
     )
     record = session.get(LegalAidCase, case_id)
     if record is not None:
         session.refresh(record)
-    if result.rowcount == 1:
-        return ChangeOutcome.DONE, record
-    if record is None:
-        return ChangeOutcome.NOT_FOUND, None
-    if record.status == CaseStatus.CLOSED:
-        return ChangeOutcome.ALREADY_CLOSED, record
-    return ChangeOutcome.ALREADY_CLAIMED, record
+    return result.rowcount == 1, record
 
 
 def claim_case(
-    case_id: int, staff: StaffMember, *, session: Session, now: datetime | None = None
-) -> tuple[ChangeOutcome, LegalAidCase | None]:
+    case_id: int,
+    *,
+    staff_id: str,
+    staff_name: str,
+    session: Session,
+    now: datetime | None = None,
+) -> Changed:
     values: dict[str, object] = {
-        "status": CaseStatus.CLAIMED.value,
-        "claimed_by_id": staff.id,
-        "claimed_by": staff.name,
+        "status": CLAIMED,
+        "claimed_by_id": staff_id,
+        "claimed_by": staff_name,
         "claimed_at": now or utc_now(),
     }
-    return _transition(case_id, (CaseStatus.PENDING,), values, session=session)
+    return _transition(case_id, (PENDING,), values, session=session)
 
 
 def close_case(
     case_id: int,
-    staff: StaffMember,
     outcome: str,
     *,
+    staff_id: str,
+    staff_name: str,
     session: Session,
     now: datetime | None = None,
-) -> tuple[ChangeOutcome, LegalAidCase | None]:
+) -> Changed:
     moment = now or utc_now()
     values: dict[str, object] = {
-        "status": CaseStatus.CLOSED.value,
-        "closed_by": staff.name,
+        "status": CLOSED,
+        "closed_by": staff_name,
         "closed_at": moment,
         "outcome": outcome,
         # Closed straight from pending: whoever closes it handled it.
-        "claimed_by_id": func.coalesce(LegalAidCase.claimed_by_id, staff.id),
-        "claimed_by": func.coalesce(LegalAidCase.claimed_by, staff.name),
+        "claimed_by_id": func.coalesce(LegalAidCase.claimed_by_id, staff_id),
+        "claimed_by": func.coalesce(LegalAidCase.claimed_by, staff_name),
         "claimed_at": func.coalesce(LegalAidCase.claimed_at, moment),
     }
-    return _transition(case_id, (CaseStatus.PENDING, CaseStatus.CLAIMED), values, session=session)
+    return _transition(case_id, (PENDING, CLAIMED), values, session=session)
 
 
 def add_note(
-    case_id: int, staff: StaffMember, text: str, *, session: Session, now: datetime | None = None
-) -> tuple[ChangeOutcome, LegalAidCase | None]:
+    case_id: int, text: str, *, author: str, session: Session, now: datetime | None = None
+) -> Changed:
     record = get_case(case_id, session=session, for_update=True)
     if record is None:
-        return ChangeOutcome.NOT_FOUND, None
+        return False, None
     moment = now or utc_now()
     # A new list, so the JSON column sees the change.
-    record.notes = [*record.notes, {"author": staff.name, "at": moment.isoformat(), "text": text}]
+    record.notes = [*record.notes, {"author": author, "at": moment.isoformat(), "text": text}]
     session.add(record)
-    return ChangeOutcome.DONE, record
+    return True, record
 
 
 def _anonymise(record: LegalAidCase, moment: datetime) -> None:
@@ -241,7 +194,7 @@ def anonymise_closed_before(
     """Retention: closed cases older than the cutoff keep only category, district and dates."""
     records = session.exec(
         select(LegalAidCase).where(
-            col(LegalAidCase.status) == CaseStatus.CLOSED.value,
+            col(LegalAidCase.status) == CLOSED,
             col(LegalAidCase.closed_at) < cutoff,
             col(LegalAidCase.anonymised_at).is_(None),
         )
@@ -251,7 +204,3 @@ def anonymise_closed_before(
         _anonymise(record, moment)
         session.add(record)
     return len(records)
-
-
-def change(outcome: ChangeOutcome, record: LegalAidCase | None) -> CaseChange:
-    return CaseChange(outcome, view_of(record) if record is not None else None)

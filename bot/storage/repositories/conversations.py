@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
 from bot.storage.models import ConversationRecord, QuestionRow, UserRecord, utc_now
-from handlers.messages import QuestionRecord
 
 FORGOTTEN_USER_KEY = "forgotten"
 
@@ -20,7 +19,12 @@ def load_state(user_key: str, *, session: Session) -> dict[str, Any]:
 
 
 def save_state(user_key: str, state: dict[str, Any], *, session: Session) -> None:
+    """A person's state; an empty one deletes the row (after /forget nothing is left behind)."""
     record = session.get(ConversationRecord, user_key)
+    if not state:
+        if record is not None:
+            session.delete(record)
+        return
     if record is None:
         session.add(ConversationRecord(user_key=user_key, state=dict(state)))
     else:
@@ -52,21 +56,8 @@ def touch_user(
     session.add(user)
 
 
-def record_question(
-    user_key: str, channel: str, record: QuestionRecord, *, text: str | None, session: Session
-) -> int:
-    row = QuestionRow(
-        user_key=user_key,
-        channel=channel,
-        document_key=record.document,
-        clause_id=record.clause,
-        score=record.score,
-        topic=record.topic,
-        fallback=record.fallback,
-        handoff=record.handoff,
-        latency_ms=round(record.latency_ms, 3),
-        text=text,
-    )
+def record_question(row: QuestionRow, *, session: Session) -> int:
+    """Insert an asked question's row; returns its id."""
     session.add(row)
     session.flush()
     assert row.id is not None

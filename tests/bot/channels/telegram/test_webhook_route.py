@@ -69,3 +69,31 @@ async def test_an_update_without_the_secret_is_refused(webhook: Webhook) -> None
     response = await webhook.http.post("/tg/hook", json=update)
     wrong = await webhook.http.post("/tg/hook", json=update, headers={SECRET_HEADER: "nope"})
     assert response.status_code == 403 and wrong.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "sent", ["webhook-secret_123é".encode(), "密钥".encode(), b"\xff\xfe", SECRET.encode() + b"\x80"]
+)
+async def test_a_secret_header_that_is_not_ascii_is_refused(webhook: Webhook, sent: bytes) -> None:
+    update = webhook.telegram.send_text(WORKER, "你好")
+    response = await webhook.http.post("/tg/hook", json=update, headers={SECRET_HEADER: sent})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b"null",
+        b'{"update_id": "1"}',
+        b'{"update_id": 1, "message": "x"}',
+        b'{"update_id": 1, "message": {"chat": 5}}',
+        b'{"update_id": 1, "callback_query": {"id": 1}}',
+        b"{",
+    ],
+)
+async def test_a_body_that_is_not_an_update_is_refused(webhook: Webhook, body: bytes) -> None:
+    response = await webhook.http.post(
+        "/tg/hook", content=body, headers={SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400

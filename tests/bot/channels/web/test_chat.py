@@ -77,7 +77,7 @@ async def test_traditional_typing_is_answered_in_traditional(server: Server) -> 
         {"session": "short", "text": "你好"},
         {"session": SESSION},
         {"session": SESSION, "text": "你好", "choice": "menu"},
-        {"session": SESSION, "text": "长" * 501},
+        {"session": SESSION, "text": "长" * 801},
         {"session": SESSION, "text": "你好", "extra": 1},
     ],
     ids=["bad-session", "nothing", "both", "too-long", "unknown-field"],
