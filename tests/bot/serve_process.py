@@ -64,6 +64,15 @@ class ServeProcess:
     def start(self) -> None:
         """Start (again) and wait until /healthz answers."""
         assert self._process is None, "already running"
+        if self.starts == 0:
+            # As an operator does before the first start: PostgreSQL is never upgraded by serve.
+            subprocess.run(
+                [sys.executable, "-m", "bot.cli", "db", "upgrade"],
+                cwd=REPO,
+                env=self._environment(),
+                check=True,
+                capture_output=True,
+            )
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
