@@ -8,7 +8,8 @@ from starlette.requests import Request
 async def read_capped_body(request: Request, limit: int) -> bytes | None:
     """The body, or None when it is (or claims to be) larger than `limit` bytes."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    # isascii: "²" is a digit to isdigit, not to int.
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         return None
     body = bytearray()
     async for chunk in request.stream():

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import random
 import re
+import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,8 +34,13 @@ from handlers import texts
 from tests.bot.serve_process import ServeProcess
 
 CASE_NUMBER = re.compile(r"LA-\d{8}-\d{4}")
-# The kill comes this many milliseconds after the requests are sent (drawn per round).
-KILL_AFTER_MS = (1.0, 40.0)
+# The kill comes 1 ms to this many times an answered step's median time after the requests are
+# sent (at least KILL_WITHIN_MS), times the submits in flight: a submit does a few times a step's
+# work and those in flight share the server, so the kills land before, during and after commits
+# however busy the machine is. Kills are spread evenly over the range.
+KILL_AFTER_MS = 1.0
+KILL_WITHIN_STEPS = 6
+KILL_WITHIN_MS = 40.0
 UNLIMITED = str(10**9)
 # The referral as a worker answers it: (what is sent, how) — a typed text or a chip's label.
 TEXT, CHIP = "text", "chip"
@@ -107,6 +113,7 @@ class Figures:
     misplaced_answers: int = 0
     wrong_numbers: int = 0
     kill_delays_ms: list[float] = field(default_factory=list)
+    step_ms: list[float] = field(default_factory=list)  # answered steps, no kill
     seconds: float = 0.0
     misplaced: Counter[str] = field(default_factory=Counter)
 
@@ -114,9 +121,10 @@ class Figures:
         delays = sorted(self.kill_delays_ms)
         return [
             f"workers {self.workers}, kills {self.kills} "
-            f"(SIGKILL {delays[0]:.0f}–{delays[-1]:.0f} ms after the requests)"
-            if delays
-            else f"workers {self.workers}, kills 0",
+            f"(SIGKILL {delays[0]:.0f}–{delays[-1]:.0f} ms after the requests; an answered step "
+            f"took {statistics.median(self.step_ms):.0f} ms, median)"
+            if delays and self.step_ms
+            else f"workers {self.workers}, kills {self.kills}",
             f"submits caught: {self.submits_committed_before_kill} already committed, "
             f"{self.submits_not_committed} not yet",
             f"step answers caught in flight: {self.steps_in_flight} "
@@ -140,7 +148,9 @@ class CrashExperiment:
         self.figures = Figures(len(workers))
 
     async def _send(self, http: httpx.AsyncClient, worker: Worker, body: dict[str, Any]) -> None:
+        started = time.perf_counter()
         response = await http.post("/api/chat", json=body, timeout=30)
+        self.figures.step_ms.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (worker.number, body, response.text)
         worker.reply = response.json()["replies"][-1]
 
@@ -175,6 +185,14 @@ class CrashExperiment:
             draft = record.state.get("legal_aid") if record else None
         return draft.get("step") if isinstance(draft, dict) else None
 
+    def _kill_delay(self, index: int) -> float:
+        """Round `index`'s share of the kill range, a random point within it."""
+        step = statistics.median(self.figures.step_ms) if self.figures.step_ms else 10.0
+        within = max(KILL_WITHIN_MS, KILL_WITHIN_STEPS * step) * self._per_kill
+        rounds = -(-len(self._workers) // self._per_kill)
+        share = (index + self._rng.random()) / rounds
+        return KILL_AFTER_MS + (within - KILL_AFTER_MS) * share
+
     def _group(self, index: int) -> list[Worker]:
         size = self._per_kill
         return self._workers[index * size : (index + 1) * size]
@@ -183,7 +201,7 @@ class CrashExperiment:
         """A group submits while the next group answers their crash steps; kill; restart; all
         re-send; the next group then reaches its submits, the one after its crash steps."""
         submitters, following = self._group(index), self._group(index + 1)
-        delay = self._rng.uniform(*KILL_AFTER_MS)
+        delay = self._kill_delay(index)
         # Re-sent exactly as first sent (the chips of the prompt the worker still sees).
         submits = [worker.request(SUBMIT_STEP) for worker in submitters]
         steps = [worker.request(crash_step(worker)) for worker in following]

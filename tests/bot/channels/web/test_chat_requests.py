@@ -127,3 +127,13 @@ async def test_without_trusted_proxies_a_forged_header_changes_nothing(
         assert await statuses(running, ["203.0.113.5", "203.0.113.6", "203.0.113.7"]) == [
             200, 200, 429
         ]  # fmt: skip
+
+
+async def test_a_content_length_that_is_no_number_is_no_crash(server: Server) -> None:
+    body = b'{"session": "' + SESSION.encode() + b'", "text": "hi"}'
+    response = await server.http.post(
+        "/api/chat",
+        content=body,
+        headers={"Content-Type": "application/json", "Content-Length": "²".encode("latin-1")},
+    )
+    assert response.status_code < 500
