@@ -85,7 +85,7 @@ class Worker:
         return {"session": self.session, "choice": chips[value]}
 
 
-def make_workers(count: int, rng: random.Random) -> list[Worker]:
+def make_workers(count: int, rng: random.Random, first: int = 0) -> list[Worker]:
     return [
         Worker(
             number=n,
@@ -95,7 +95,7 @@ def make_workers(count: int, rng: random.Random) -> list[Worker]:
             employer=f"第{n}号某某劳务公司",
             description=f"包工头拖欠我和工友{n + 2}个月工资，一共{(n + 1) * 3000}元，一直不给",
         )
-        for n in range(count)
+        for n in range(first, first + count)
     ]
 
 
@@ -312,10 +312,17 @@ def serve_for_crashes(workdir: Path, database_url: str) -> ServeProcess:
 
 
 async def run_crash_experiment(
-    workdir: Path, database_url: str, *, workers: int = 20, per_kill: int = 1, seed: int = 12
+    workdir: Path,
+    database_url: str,
+    *,
+    workers: int = 20,
+    per_kill: int = 1,
+    seed: int = 12,
+    first_worker: int = 0,
 ) -> Figures:
     """`workers` submits, `per_kill` of them (and as many step answers) in flight at each kill."""
     rng = random.Random(seed)
     serve = serve_for_crashes(workdir, database_url)
-    experiment = CrashExperiment(serve, make_workers(workers, rng), rng, per_kill=per_kill)
+    crew = make_workers(workers, rng, first=first_worker)
+    experiment = CrashExperiment(serve, crew, rng, per_kill=per_kill)
     return await experiment.run()
