@@ -32,6 +32,7 @@ from bot.storage.repositories.app_secret import get_or_create_secret
 from bot.storage.repositories.knowledge_additions import current_revision
 from bot.storage.retention import enforce_retention
 from bot.storage.schema import prepare_schema
+from bot.storage.turns import TurnTransactions
 from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
 from handlers.dialogue import Dialogue
@@ -227,7 +228,7 @@ def compose(
     staff_ids = frozenset().union(*(spec.staff_ids(settings) for spec in CHANNELS))
     bell = OutboxBell()
     desk = SqlCaseDesk(engine, staff_chat=staff_chat, on_queued=bell.ring)
-    store = SqlDialogueStore(engine)
+    store = SqlDialogueStore(engine, TurnTransactions(engine))
     legal_aid = settings.legal_aid
     flow = LegalAidFlow(
         desk,

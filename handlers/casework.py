@@ -142,6 +142,12 @@ class Casework:
         """A card button: `case:<claim|close|note>:<case id>`."""
         if not self.is_staff(staff):
             return StaffAnswer(texts.STAFF_ONLY, refused=True)
+        # One turn per staff action, like a worker's message: the case change and the staff
+        # member's pending step are saved together, in order across processes.
+        async with self._store.turn(_staff_state_key(staff)):
+            return await self._press(staff, payload)
+
+    async def _press(self, staff: StaffMember, payload: str) -> StaffAnswer:
         button = parse_payload(payload)
         if button is None or button.kind != CASE_PAYLOAD_KIND or len(button.fields) != 2:
             return StaffAnswer(texts.STAFF_CASE_GONE)
@@ -162,6 +168,10 @@ class Casework:
         """The staff member's text after 备注/结案; None when nothing was waiting for it."""
         if not self.is_staff(staff):
             return None
+        async with self._store.turn(_staff_state_key(staff)):
+            return await self._write(staff, text)
+
+    async def _write(self, staff: StaffMember, text: str) -> StaffAnswer | None:
         key = _staff_state_key(staff)
         pending = StaffStep.from_json(await self._store.load_state(key))
         text = storable_text(text).strip()[:MAX_NOTE_CHARS]

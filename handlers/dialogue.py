@@ -2,7 +2,8 @@
 
 The flows and their order come from `handlers/flows.py`. State (the person's script, the last
 question awaiting feedback, a legal-aid draft) is loaded and saved through the store, so another
-process or channel continues the same conversation.
+process or channel continues the same conversation; each message is one store turn, so what it
+changes is saved together and one person's messages never interleave.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class Dialogue:
     async def handle(self, message: IncomingMessage) -> Turn:
         # Whatever the channel let through, nothing unstorable (a NUL) reaches a flow or a row.
         message = message.storable()
+        # One turn: the person's lock (across processes) and one transaction for all it stores.
+        async with self._store.turn(message.user_key):
+            turn = await self._handle(message)
+        return turn
+
+    async def _handle(self, message: IncomingMessage) -> Turn:
         loaded = ConversationState.from_json(await self._store.load_state(message.user_key))
         # A deep copy: flows change nested values, and `state != loaded` decides the save.
         state = copy.deepcopy(loaded)

@@ -12,12 +12,15 @@ from handlers.knowledge_source import KnowledgeSource, knowledge_source
 from handlers.messages import IncomingMessage, QuestionRecord, Reply, Turn
 from handlers.state import ConversationState, DialogueStore, Script
 from knowledge.match import Matcher, MatchResult
+from knowledge.match_cache import MatchCache
 
 
-def answer_question(matcher: Matcher, question: str) -> tuple[Answer, MatchResult, QuestionRecord]:
+def answer_question(
+    matcher: Matcher, question: str, *, results: MatchCache | None = None
+) -> tuple[Answer, MatchResult, QuestionRecord]:
     """The answer, the engine's result behind it, and the numbers a channel may log or store."""
     started = time.perf_counter()
-    result = matcher.match(question)
+    result = results.match(matcher, question) if results is not None else matcher.match(question)
     answer = compose_answer(result)
     best = result.best
     record = QuestionRecord(
@@ -47,13 +50,16 @@ class QuestionFlow(Flow):
         self._store = store
         self._feedback = feedback
         self._campaigns = campaigns
+        self._results = MatchCache()
 
     def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
         return True
 
     async def handle(self, message: IncomingMessage, state: ConversationState) -> Turn:
         text = message.text.strip()
-        answer, result, record = answer_question(await self._knowledge.latest(), text)
+        answer, result, record = answer_question(
+            await self._knowledge.latest(), text, results=self._results
+        )
         state.script = Script.TRADITIONAL if result.is_traditional else Script.SIMPLIFIED
         reply = await add_campaign_notices(self._campaigns, answer.reply, answer.topic)
         if self._feedback and not answer.fallback:

@@ -7,8 +7,11 @@ conversation); `MemoryDialogueStore` serves the terminal chat and the tests.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -98,6 +101,11 @@ class ConversationState:
 class DialogueStore(Protocol):
     """Conversation state (stored as JSON), people, and the questions they asked."""
 
+    def turn(self, user_key: str) -> AbstractAsyncContextManager[None]:
+        """Hold the person's lock for one turn; the store's calls inside it are saved together
+        when it ends, or not at all when it raises."""
+        ...
+
     async def load_state(self, user_key: str) -> StoredState: ...
 
     async def save_state(self, user_key: str, state: StoredState) -> None: ...
@@ -142,6 +150,13 @@ class MemoryDialogueStore:
         self.users: dict[str, StoredUser] = {}
         self.questions: dict[int, StoredQuestion] = {}
         self._ids = itertools.count(1)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, user_key: str) -> AsyncIterator[None]:
+        # One process: a lock per person is all a turn needs (no rollback: nothing is durable).
+        async with self._locks.setdefault(user_key, asyncio.Lock()):
+            yield
 
     async def load_state(self, user_key: str) -> StoredState:
         return dict(self.states.get(user_key, {}))

@@ -116,6 +116,27 @@ class WechatPlatform:
         query = self.signed_query(bad=bad_signature)
         return await self.http.post(self.path, params=query, content=body)
 
+    def signed_request(
+        self,
+        fields: dict[str, str | int],
+        *,
+        appid: str | None = None,
+        bad_msg_signature: bool = False,
+        timestamp: int | None = None,
+    ) -> tuple[dict[str, str], str]:
+        """The query and body WeChat would post for one message in this mode."""
+        query = self.signed_query(timestamp=timestamp)
+        message = to_xml(fields)
+        if self.mode == "plain":
+            return query, message
+        encrypted = self._encrypt(message, appid)
+        msg_signature = sha1_signature(self.token, query["timestamp"], query["nonce"], encrypted)
+        query.update(
+            encrypt_type="aes",
+            msg_signature="0" * 40 if bad_msg_signature else msg_signature,
+        )
+        return query, to_xml({"ToUserName": ACCOUNT, "Encrypt": encrypted})
+
     async def deliver(
         self,
         fields: dict[str, str | int],
@@ -125,20 +146,9 @@ class WechatPlatform:
         timestamp: int | None = None,
     ) -> WechatReply:
         """Send one message as WeChat would in this mode; the reply checked and decrypted."""
-        query = self.signed_query(timestamp=timestamp)
-        message = to_xml(fields)
-        if self.mode == "plain":
-            body = message
-        else:
-            encrypted = self._encrypt(message, appid)
-            msg_signature = sha1_signature(
-                self.token, query["timestamp"], query["nonce"], encrypted
-            )
-            query.update(
-                encrypt_type="aes",
-                msg_signature="0" * 40 if bad_msg_signature else msg_signature,
-            )
-            body = to_xml({"ToUserName": ACCOUNT, "Encrypt": encrypted})
+        query, body = self.signed_request(
+            fields, appid=appid, bad_msg_signature=bad_msg_signature, timestamp=timestamp
+        )
         response = await self.http.post(self.path, params=query, content=body.encode())
         text = response.text
         if response.status_code != 200 or text == "success" or not text:

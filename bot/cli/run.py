@@ -4,12 +4,18 @@ ASGI server (web chat, WeChat, Telegram's webhook)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+from typing import Any
 
-from bot.app import App, build_app
+from starlette.applications import Starlette
+
+from bot.app import App, build_app, import_knowledge, prepare_engine
 from bot.channels.base import ChannelConfigError, RunOptions
 from bot.cli.command import EXIT_BAD_CONFIG, Subcommands
-from bot.settings import Settings
+from bot.events import configure_logging
+from bot.settings import CONFIG_PATH_ENV, Settings, load_settings
 
 NO_TOKEN_NOTICE = (
     "没有设置 TELEGRAM_BOT_TOKEN，先开网页聊天（终端里聊天用 policybot chat）。\n"
@@ -17,6 +23,16 @@ NO_TOKEN_NOTICE = (
     "把它给的 token 设为环境变量 TELEGRAM_BOT_TOKEN 后再运行 policybot run。\n"
 )
 DEFAULT_SERVE_PORT = 8080
+# How `serve --workers N` tells its worker processes the public webhook URL.
+WEBHOOK_ENV = "POLICYBOT_SERVE_WEBHOOK"
+# uvicorn's own loggers reach our handler (and its scrubber); X-Forwarded-For is read by the web
+# chat, from its configured proxies only.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_level": "warning",
+    "access_log": False,
+    "log_config": None,
+    "proxy_headers": False,
+}
 
 
 def serve(app: App, *, host: str, port: int | None, webhook: str | None) -> int:
@@ -34,22 +50,65 @@ def serve(app: App, *, host: str, port: int | None, webhook: str | None) -> int:
     for parts in channels:
         if parts.notice is not None:
             sys.stderr.write(parts.notice.format(base=f"http://{host}:{port}") + "\n")
-    server = build_server(app, channels)
+    uvicorn.run(build_server(app, channels), host=host, port=port, **UVICORN_OPTIONS)
+    return 0
+
+
+def serve_workers(
+    settings: Settings,
+    *,
+    config: Path | None,
+    host: str,
+    port: int,
+    webhook: str | None,
+    workers: int,
+) -> int:
+    """`workers` server processes on one socket, under uvicorn's supervisor (a worker that dies is
+    replaced). The schema and the library are made ready here first, so the workers never race to
+    upgrade SQLite or import the documents; they share everything else through the database."""
+    import uvicorn
+
+    engine = prepare_engine(settings)
+    try:
+        import_knowledge(settings, engine)
+    finally:
+        engine.dispose()
+    # Spawned workers read the same settings: the environment they inherit, the same file.
+    if config is not None:
+        os.environ[CONFIG_PATH_ENV] = str(config.resolve())
+    if webhook is not None:
+        os.environ[WEBHOOK_ENV] = webhook
     uvicorn.run(
-        server,
+        f"{__name__}:worker_server",
+        factory=True,
+        workers=workers,
         host=host,
         port=port,
-        log_level="warning",
-        access_log=False,
-        # uvicorn's loggers reach our handler (and its scrubber) instead of uvicorn's own.
-        log_config=None,
-        # X-Forwarded-For is read by the web chat, from its configured proxies only.
-        proxy_headers=False,
+        **UVICORN_OPTIONS,
     )
     return 0
 
 
+def worker_server() -> Starlette:
+    """One worker process's server (uvicorn calls this in each process `serve --workers` starts)."""
+    from bot.server import build_server
+
+    settings = load_settings()
+    configure_logging(settings.logging.level, as_json=settings.logging.as_json)
+    app = build_app(settings)
+    return build_server(app, app.served(webhook_url=os.environ.get(WEBHOOK_ENV) or None))
+
+
 def command_serve(settings: Settings, args: argparse.Namespace) -> int:
+    if args.workers > 1:
+        return serve_workers(
+            settings,
+            config=args.config,
+            host=args.host,
+            port=args.port,
+            webhook=args.webhook,
+            workers=args.workers,
+        )
     return serve(build_app(settings), host=args.host, port=args.port, webhook=args.webhook)
 
 
@@ -69,6 +128,13 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def worker_count(value: str) -> int:
+    count = int(value)
+    if count < 1:
+        raise argparse.ArgumentTypeError("至少 1 个进程")
+    return count
+
+
 def add_commands(commands: Subcommands) -> None:
     run = commands.add_parser(
         "run", help="启动机器人（有 TELEGRAM_BOT_TOKEN 时接 Telegram，否则开网页聊天）"
@@ -85,5 +151,11 @@ def add_commands(commands: Subcommands) -> None:
     serve.add_argument("--port", type=int, default=DEFAULT_SERVE_PORT, help="监听端口")
     serve.add_argument(
         "--webhook", metavar="URL", help="同时接 Telegram webhook（需要 token 和密钥）"
+    )
+    serve.add_argument(
+        "--workers",
+        type=worker_count,
+        default=1,
+        help="服务器进程数（共用一个端口和数据库；限流要在进程间共享需要设置 [redis] url）",
     )
     serve.set_defaults(handler=command_serve)

@@ -26,6 +26,7 @@ from bot.storage.repositories import cases as case_rows
 from bot.storage.repositories.audit import AuditAction
 from bot.storage.repositories.conversations import FORGOTTEN_USER_KEY, forget_user, save_state
 from bot.storage.repositories.job_preferences import forget_jobs
+from bot.storage.turns import after_commit
 from handlers.cases import (
     BEIJING,
     CaseChange,
@@ -134,7 +135,8 @@ class SqlCaseDesk:
     async def _run(self, work: Callable[[Session], T], *, queues: bool = False) -> T:
         result = await in_transaction(self._engine, work)
         if queues and self._on_queued is not None:
-            self._on_queued()  # committed: the sender may look now
+            # Once committed (at the end of the turn, when inside one) the sender may look.
+            after_commit(self._engine, self._on_queued)
         return result
 
     # ------------------------------------------------------------------ notices

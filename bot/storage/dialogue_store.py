@@ -1,9 +1,11 @@
-"""The dialogue's store on the database: every call is one short transaction in a worker thread,
-so the event loop never waits on SQLite or PostgreSQL and any process sees the same state."""
+"""The dialogue's store on the database. A turn (`turn`) is one transaction holding the person's
+lock in the database, so any process continues the same conversation and two messages of one
+person never interleave; every call runs in a worker thread, so the event loop never waits."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -12,6 +14,7 @@ from sqlmodel import Session
 from bot.storage.engine import in_transaction
 from bot.storage.models import QuestionRow
 from bot.storage.repositories import campaigns, conversations
+from bot.storage.turns import TurnTransactions
 from handlers.messages import QuestionRecord
 
 T = TypeVar("T")
@@ -38,8 +41,13 @@ def question_row(
 class SqlDialogueStore:
     """`handlers.state.DialogueStore` on an SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, turns: TurnTransactions | None = None) -> None:
         self._engine = engine
+        # The application hands in the one its other parts share; a store alone makes its own.
+        self._turns = turns or TurnTransactions(engine)
+
+    def turn(self, user_key: str) -> AbstractAsyncContextManager[None]:
+        return self._turns.turn(user_key)
 
     async def _run(self, work: Callable[[Session], T]) -> T:
         return await in_transaction(self._engine, work)

@@ -14,6 +14,7 @@ from sqlmodel import Session, create_engine
 
 from bot.storage.backups import is_in_memory_sqlite
 from bot.storage.schema import upgrade
+from bot.storage.turns import MAX_OPEN_TURNS, joined_turn
 
 # A failing statement's exception (and `echo`) would show the values it was given: phone numbers,
 # descriptions, question texts, user keys. Every engine hides them; bot.events scrubs them too.
@@ -21,6 +22,10 @@ HIDE_PARAMETERS = True
 # How long a SQLite writer waits for another process's write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_DRIVER = "postgresql+psycopg"
+# Every open turn holds a connection until it commits; the senders, the console and the
+# housekeeping round need a few more beside them.
+POSTGRES_POOL_SIZE = MAX_OPEN_TURNS + 4
+POSTGRES_POOL_OVERFLOW = 8
 
 T = TypeVar("T")
 
@@ -29,8 +34,14 @@ def run_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
     """`work` in one committed transaction (rolled back if it raises); the one helper for it.
 
     Rows `work` returns keep their loaded values after the commit, so callers may read them once
-    the session is closed.
+    the session is closed. Inside an open turn on `engine` (bot.storage.turns), `work` joins the
+    turn's transaction instead, which commits when the turn ends.
     """
+    turn = joined_turn(engine)
+    if turn is not None:
+        result = work(turn.session)
+        turn.session.flush()
+        return result
     with Session(engine, expire_on_commit=False) as session:
         result = work(session)
         session.commit()
@@ -38,7 +49,11 @@ def run_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
 
 
 async def in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
-    """`run_transaction` in a worker thread, so the event loop never waits on the database."""
+    """`run_transaction` in a worker thread, so the event loop never waits on the database (inside
+    an open turn, on the turn's own thread pool)."""
+    turn = joined_turn(engine)
+    if turn is not None:
+        return await turn.run(lambda: run_transaction(engine, work))
     return await asyncio.to_thread(run_transaction, engine, work)
 
 
@@ -54,6 +69,8 @@ def create_engine_for(url: str, *, echo: bool = False) -> Engine:
             parsed.set(drivername=POSTGRES_DRIVER),
             echo=echo,
             pool_pre_ping=True,
+            pool_size=POSTGRES_POOL_SIZE,
+            max_overflow=POSTGRES_POOL_OVERFLOW,
             hide_parameters=HIDE_PARAMETERS,
         )
     raise ValueError(f"unsupported database '{backend}': use sqlite or postgresql")
@@ -102,6 +119,9 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
     try:
         # WAL lets readers carry on while one process writes; the setting sticks to the file.
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL syncs at checkpoints, not at every commit: a killed process loses
+        # nothing, only a power cut may lose the last commits (SQLite's recommended pairing).
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
     finally:

@@ -40,11 +40,12 @@ def touch_user(
     user = session.get(UserRecord, user_key)
     if user is None:
         user = UserRecord(user_key=user_key, channel=channel, language=language)
+        savepoint = session.begin_nested()  # inside a turn: undo this insert only
         session.add(user)
         try:
-            session.flush()
+            savepoint.commit()
         except IntegrityError:  # another process created them a moment ago
-            session.rollback()
+            savepoint.rollback()
             user = session.get(UserRecord, user_key)
             if user is None:
                 raise

@@ -1,0 +1,165 @@
+"""One transaction per turn, with the person's lock in the database: two engines stand for two
+processes. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, event
+from sqlmodel import Session, select
+
+from bot.storage.dialogue_store import SqlDialogueStore
+from bot.storage.engine import create_engine_for, in_transaction
+from bot.storage.models import LegalAidCase, QuestionRow
+from bot.storage.repositories import conversations
+from bot.storage.turns import TurnTransactions, after_commit
+from handlers.messages import IncomingMessage
+from knowledge.match import Matcher
+from tests.handlers.test_legal_aid_resends import (
+    CASE_NUMBER,
+    CHANNEL,
+    fill_up_to_confirm,
+    payload_of,
+    referral,
+)
+
+WORKERS = 6
+
+
+@pytest.fixture
+def other_process(database_url: str) -> Iterator[Engine]:
+    """A second engine on the same database: its own pool, as another process would have."""
+    engine = create_engine_for(database_url)
+    yield engine
+    engine.dispose()
+
+
+def questions(engine: Engine) -> list[QuestionRow]:
+    with Session(engine) as session:
+        return list(session.exec(select(QuestionRow)))
+
+
+async def test_one_submit_reaching_two_processes_at_once_makes_one_case(
+    engine: Engine, other_process: Engine, plan_matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The original bug: 确认提交 reaching both processes at once gave two cases."""
+    here, _ = referral(engine, plan_matcher)
+    there, _ = referral(other_process, plan_matcher)
+    for worker in range(WORKERS):
+        user = f"te-both-{worker}"
+        monkeypatch.setattr("tests.handlers.test_legal_aid_resends.USER", user)
+        summary = await fill_up_to_confirm(here)
+        submit = payload_of(summary, "确认提交")
+        turns = await asyncio.gather(
+            here.handle(IncomingMessage.pressed(user, CHANNEL, submit)),
+            there.handle(IncomingMessage.pressed(user, CHANNEL, submit)),
+        )
+        numbers = {tuple(CASE_NUMBER.findall(turn.replies[-1].text)) for turn in turns}
+        assert len(numbers) == 1 and len(next(iter(numbers))) == 1
+    with Session(engine) as session:
+        cases = list(session.exec(select(LegalAidCase)))
+    assert len(cases) == WORKERS
+    assert len({case.number for case in cases}) == WORKERS
+
+
+async def test_a_second_process_waits_for_the_persons_open_turn(
+    engine: Engine, other_process: Engine
+) -> None:
+    here, there = TurnTransactions(engine), TurnTransactions(other_process)
+    holding, release, entered = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with here.turn("te-wait"):
+            holding.set()
+            await release.wait()
+
+    async def second() -> None:
+        await holding.wait()
+        async with there.turn("te-wait"):
+            entered.set()
+
+    tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
+    await holding.wait()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(entered.wait()), timeout=0.5)
+    release.set()
+    await asyncio.gather(*tasks)
+    assert entered.is_set()
+
+
+async def test_other_people_are_not_held_up_on_postgresql(
+    engine: Engine, other_process: Engine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: every turn queues behind the open one")
+    here, there = TurnTransactions(engine), TurnTransactions(other_process)
+    release = asyncio.Event()
+    holding = asyncio.Event()
+
+    async def first() -> None:
+        async with here.turn("te-one"):
+            holding.set()
+            await release.wait()
+
+    task = asyncio.create_task(first())
+    await holding.wait()
+    async with there.turn("te-another"):
+        pass  # gets through while te-one's turn is open
+    release.set()
+    await task
+
+
+async def test_a_turn_that_fails_saves_nothing_and_rings_nothing(engine: Engine) -> None:
+    turns = TurnTransactions(engine)
+    store = SqlDialogueStore(engine, turns)
+    rung: list[str] = []
+    with pytest.raises(RuntimeError):
+        async with store.turn("te-fail"):
+            await store.save_state("te-fail", {"script": "traditional"})
+            after_commit(engine, lambda: rung.append("bell"))
+            raise RuntimeError("a flow broke")
+    assert await store.load_state("te-fail") == {}
+    assert rung == []
+    async with store.turn("te-fail"):
+        await store.save_state("te-fail", {"script": "traditional"})
+        after_commit(engine, lambda: rung.append("bell"))
+        assert rung == []  # not before the commit
+    assert rung == ["bell"]
+    assert await store.load_state("te-fail") == {"script": "traditional"}
+
+
+async def test_calls_inside_a_turn_see_its_uncommitted_writes(engine: Engine) -> None:
+    turns = TurnTransactions(engine)
+    async with turns.turn("te-see"):
+        await in_transaction(
+            engine, lambda s: conversations.save_state("te-see", {"known": True}, session=s)
+        )
+        seen = await in_transaction(engine, lambda s: conversations.load_state("te-see", session=s))
+        assert seen == {"known": True}
+        with Session(engine) as outside:  # another connection sees nothing yet
+            assert conversations.load_state("te-see", session=outside) == {}
+
+
+async def test_a_question_is_one_transaction(engine: Engine, plan_matcher: Matcher) -> None:
+    """Issue 16: the state read, the question's row and the state's save commit together, with
+    no read transaction before them."""
+    from handlers.flows import build_dialogue
+
+    dialogue = build_dialogue(plan_matcher, SqlDialogueStore(engine))
+    user = "te-one-transaction"
+    await dialogue.handle(IncomingMessage.typed(user, CHANNEL, "你好"))  # a known person now
+    begins: list[object] = []
+
+    def count(connection: object) -> None:
+        begins.append(connection)
+
+    event.listen(engine, "begin", count)
+    try:
+        turn = await dialogue.handle(IncomingMessage.typed(user, CHANNEL, "工资被拖欠了怎么办"))
+    finally:
+        event.remove(engine, "begin", count)
+    assert turn.question is not None and not turn.question.fallback
+    assert len(begins) == 1
+    assert len(questions(engine)) >= 1
