@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.storage.campaign_store import SqlCampaignNotices, SqlSubscriptionStore
 from bot.storage.case_desk import SqlCaseDesk
 from bot.storage.channel_store import ChannelStore
+from bot.storage.claims import new_lease
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.engine import create_engine_for, run_transaction
 from bot.storage.job_board import SqlJobBoard
@@ -77,6 +78,7 @@ class App:
             self.engine,
             transport,
             to_traditional=self.matcher.converter.to_traditional,
+            lease=new_lease(f"outbox-{transport.channel}", self.settings.senders.lease_seconds),
             wakeup=self.bell.listener(),
         )
         await asyncio.gather(sender.run(), self.digests.run(transport))
@@ -274,6 +276,7 @@ def compose(
             limit=jobs.digest_max_postings,
             limits=SendLimits.from_settings(settings.broadcast),
             check_seconds=jobs.check_seconds,
+            lease_seconds=settings.senders.lease_seconds,
             now=clock,
         ),
     )

@@ -218,6 +218,15 @@ class BroadcastSettings(Section):
     max_attempts: int = Field(default=6, ge=1, le=20)
 
 
+class SendersSettings(Section):
+    """The background senders (outbox, broadcasts, job digests), which every process runs."""
+
+    # How long a sender holds the rows it claimed: another process takes them over only after
+    # it. Each row's lease is renewed just before its send, so it must only outlast one send
+    # (bounded by the HTTP timeouts, ~15 s); a killed process's rows wait this long.
+    lease_seconds: float = Field(default=60, ge=1, le=3600)
+
+
 class ConsoleSettings(Section):
     """The staff console at /console (served with the web chat)."""
 
@@ -263,6 +272,7 @@ class Settings(BaseSettings):
     wechat: WechatSettings = WechatSettings()
     web_chat: WebChatSettings = WebChatSettings()
     broadcast: BroadcastSettings = BroadcastSettings()
+    senders: SendersSettings = SendersSettings()
     console: ConsoleSettings = ConsoleSettings()
     jobs: JobsSettings = JobsSettings()
 

@@ -6,8 +6,13 @@ keep a little under it so network jitter never pushes a second over) and at leas
 403 (the person blocked the bot) ends their subscription and the run goes on; network errors and
 5xx are retried with backoff; a delivery is marked sent only after Telegram confirmed it.
 
-Stopping (Ctrl-C, SIGTERM, a cancelled task) stops starting new sends, waits for those in flight
-and records them, so a rerun sends exactly what is still pending. Only a hard kill (SIGKILL, power
+Senders in several processes may run one broadcast together: each takes batches of deliveries
+with a lease (bot/storage/claims.py), renews a delivery's lease just before sending it and records
+its result only while holding it, so no delivery is sent by two of them.
+
+Stopping (Ctrl-C, SIGTERM, a cancelled task) stops starting new sends, waits for those in flight,
+records them and hands the rest of its claims back, so a rerun sends exactly what is still pending.
+A killed sender's claims come free when their lease expires. Only a hard kill (SIGKILL, power
 loss) between Telegram's answer and the database commit can leave a message that was sent still
 pending: at most the handful in flight at that moment, which a rerun would send again.
 """
@@ -20,7 +25,7 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -35,6 +40,7 @@ from bot.channels.delivery import RetryLater, RetryPolicy, Undeliverable
 from bot.channels.telegram.inbound import CHANNEL as TELEGRAM
 from bot.channels.telegram.sending import classified
 from bot.events import log_event
+from bot.storage.claims import Lease, new_lease
 from bot.storage.engine import in_transaction
 from bot.storage.models import BroadcastRecord, utc_now
 from bot.storage.repositories import broadcasts as repository
@@ -42,6 +48,9 @@ from bot.storage.repositories.broadcasts import Audience, PendingDelivery
 from handlers.texts import MENU
 
 MAX_MESSAGE_CHARS = 4096
+# Deliveries claimed at a time: a few seconds' sending at 28.5/s, so two senders share the work.
+CLAIM_BATCH = 64
+DEFAULT_LEASE_SECONDS = 60.0
 UNSUBSCRIBE_FOOTER = "\n\n（回复“退订”不再接收）"
 T = TypeVar("T")
 
@@ -104,11 +113,13 @@ class Broadcaster:
         *,
         limits: SendLimits | None = None,
         show_progress: bool = False,
+        lease: Lease | None = None,
     ) -> None:
         self._engine = engine
         self.bot = bot
         self.limits = limits or SendLimits()
         self.show_progress = show_progress
+        self.lease = lease or new_lease("broadcast", DEFAULT_LEASE_SECONDS)
 
     async def in_transaction(self, work: Callable[[Session], T]) -> T:
         return await in_transaction(self._engine, work)
@@ -120,15 +131,20 @@ class Broadcaster:
         if broadcast is None:
             raise LookupError(f"no broadcast {broadcast_id}")
         await wait_until(broadcast.not_before)
-        pending, gone = await self.in_transaction(
-            lambda s: repository.pending_deliveries(broadcast_id, session=s)
+        counts = await self.in_transaction(
+            lambda s: repository.delivery_counts(broadcast_id, session=s)
         )
-        run = _Run(self, broadcast_text(broadcast.text), pending)
-        run.gone = gone
-        log_event("broadcast_started", broadcast=broadcast_id, pending=len(pending))
+        pending = counts.get(repository.PENDING, 0)
+        run = _Run(self, broadcast_id, broadcast_text(broadcast.text), pending)
+        log_event("broadcast_started", broadcast=broadcast_id, pending=pending)
+        holder = self.lease.holder
         try:
             await run.send_all()
         finally:
+            # What is left of our claims (given up, or not started before a stop) goes back.
+            await self.in_transaction(
+                lambda s: repository.release(broadcast_id, holder=holder, session=s)
+            )
             if run.progress is not None:
                 run.progress.update(run.done, run.sent, final=True)
             counts = await self.in_transaction(
@@ -162,11 +178,14 @@ class Broadcaster:
 class _Run:
     """One run over the pending deliveries: the dispatcher and its in-flight sends."""
 
-    def __init__(self, owner: Broadcaster, text: str, pending: Sequence[PendingDelivery]) -> None:
+    def __init__(self, owner: Broadcaster, broadcast_id: int, text: str, pending: int) -> None:
         self._owner = owner
+        self._broadcast_id = broadcast_id
         self._limits = owner.limits
+        self._lease = owner.lease
         self._text = text
-        self._fresh = list(reversed(pending))  # pop() takes them in queue order
+        self._fresh: list[PendingDelivery] = []  # claimed, not yet started; pop() takes the oldest
+        self._claims_left = True  # until a claim comes back empty
         self._retries: list[_Retry] = []
         self._order = itertools.count()
         self._pacer = SendPacer(self._limits)
@@ -175,13 +194,36 @@ class _Run:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
         self.sent = self.blocked = self.gone = self.failed = self.done = 0
-        self.progress = (
-            Progress(len(pending), label="广播") if owner.show_progress and pending else None
+        self.progress = Progress(pending, label="广播") if owner.show_progress and pending else None
+
+    async def _claim_more(self) -> None:
+        """The next batch of deliveries no sender holds, claimed for this one."""
+        broadcast_id, lease = self._broadcast_id, self._lease
+        claim = asyncio.ensure_future(
+            self._owner.in_transaction(
+                lambda s: repository.claim_deliveries(
+                    broadcast_id, lease=lease, limit=CLAIM_BATCH, session=s
+                )
+            )
         )
+        try:
+            ready, gone = await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            # Let the claim commit first, so the release after a stop hands it back too.
+            with contextlib.suppress(Exception):
+                await claim
+            raise
+        self._fresh = list(reversed(ready))
+        self._settle(gone=gone)
+        self._claims_left = bool(ready or gone)
 
     async def send_all(self) -> None:
         try:
-            while self._fresh or self._retries or self._in_flight:
+            while True:
+                if not self._fresh and self._claims_left:
+                    await self._claim_more()
+                if not (self._fresh or self._retries or self._in_flight):
+                    break
                 job = self._next_ready()
                 if job is None:
                     await self._wait_for_change()
@@ -242,10 +284,16 @@ class _Run:
 
     async def _send(self, delivery: PendingDelivery, attempt: int) -> None:
         db = self._owner.in_transaction
-        address = await db(lambda s: repository.current_address(delivery.user_key, session=s))
+        holder = self._lease.holder
+        held, address = await db(lambda s: _hold(delivery, self._lease, session=s))
+        if not held:  # our lease ran out (a stall) and another sender holds it now
+            log_event("broadcast_lease_lost", delivery=delivery.delivery_id)
+            return
         if address is None:  # unsubscribed since the broadcast was queued
             await db(
-                lambda s: repository.set_status([delivery.delivery_id], repository.GONE, session=s)
+                lambda s: repository.set_status(
+                    [delivery.delivery_id], repository.GONE, holder=holder, session=s
+                )
             )
             self._settle(gone=1)
             return
@@ -267,7 +315,7 @@ class _Run:
             if error.blocked:
                 await db(
                     lambda s: repository.mark_blocked(
-                        delivery.delivery_id, delivery.user_key, session=s
+                        delivery.delivery_id, delivery.user_key, holder=holder, session=s
                     )
                 )
                 self._settle(blocked=1)
@@ -275,15 +323,25 @@ class _Run:
             # Chat not found, deactivated account: retrying cannot help.
             await db(
                 lambda s: repository.set_status(
-                    [delivery.delivery_id], repository.FAILED, session=s
+                    [delivery.delivery_id], repository.FAILED, holder=holder, session=s
                 )
             )
             self._settle(failed=1)
             return
         await db(
-            lambda s: repository.set_status([delivery.delivery_id], repository.SENT, session=s)
+            lambda s: repository.set_status(
+                [delivery.delivery_id], repository.SENT, holder=holder, session=s
+            )
         )
         self._settle(sent=1)
+
+
+def _hold(delivery: PendingDelivery, lease: Lease, *, session: Session) -> tuple[bool, str | None]:
+    """Before a send, in one transaction: whether this sender still holds the delivery (its lease
+    renewed), and where to send it now (None once the person unsubscribed)."""
+    if not repository.renew(delivery.delivery_id, lease=lease, session=session):
+        return False, None
+    return True, repository.current_address(delivery.user_key, session=session)
 
 
 async def wait_until(moment: datetime) -> None:

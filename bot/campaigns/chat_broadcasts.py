@@ -9,8 +9,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from telegram import Bot
 
-from bot.campaigns.broadcasts import Broadcaster, BroadcastReport, audience, check_broadcast_text
+from bot.campaigns.broadcasts import (
+    DEFAULT_LEASE_SECONDS,
+    Broadcaster,
+    BroadcastReport,
+    audience,
+    check_broadcast_text,
+)
 from bot.campaigns.pacing import SendLimits
+from bot.storage.claims import new_lease
 from bot.storage.engine import in_transaction
 from bot.storage.models import CampaignRecord
 from bot.storage.repositories import broadcasts as repository
@@ -19,9 +26,17 @@ from bot.storage.repositories import broadcasts as repository
 class ChatBroadcasts:
     """`/broadcast CODE` + text from an admin's chat: queue it and send it in the background."""
 
-    def __init__(self, engine: Engine, limits: SendLimits, admin_user_ids: Sequence[int]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        limits: SendLimits,
+        admin_user_ids: Sequence[int],
+        *,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
         self._engine = engine
         self._limits = limits
+        self._lease_seconds = lease_seconds
         self._admins = frozenset(admin_user_ids)
         self._running: set[asyncio.Task[BroadcastReport]] = set()
 
@@ -52,7 +67,12 @@ class ChatBroadcasts:
         if not pending:
             return f"群发 #{broadcast_id} 已经发完，没有再发。"
         task = asyncio.create_task(
-            Broadcaster(self._engine, bot, limits=self._limits).run(broadcast_id)
+            Broadcaster(
+                self._engine,
+                bot,
+                limits=self._limits,
+                lease=new_lease("broadcast", self._lease_seconds),
+            ).run(broadcast_id)
         )
         self._running.add(task)
         task.add_done_callback(self._running.discard)

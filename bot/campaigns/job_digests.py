@@ -3,7 +3,7 @@ message with the new matching postings (never between 21:00 and 08:00).
 
 Queueing writes one `job_digest` row per person per Tianjin day (unique, like a broadcast's
 deliveries), so a rerun, a restart or a second process never sends a second digest that day.
-Sending claims rows with a lease, paces them with the broadcasts' limits (`SendPacer`), retries
+Sending claims rows with a lease (bot/storage/claims.py, renewed before every attempt), paces them with the broadcasts' limits (`SendPacer`), retries
 429s, network errors and 5xx by the broadcasts' policy and marks a row sent only after the
 platform confirmed it. WeChat allows pushed messages only within 48 hours of the person's last
 message: outside it the digest is held and shown at their next message instead.
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select, update
 
@@ -26,6 +26,7 @@ from bot.campaigns.pacing import SendLimits, SendPacer
 from bot.channels.delivery import RetryLater, Undeliverable
 from bot.channels.outbox import OutboxTransport
 from bot.events import log_event
+from bot.storage.claims import Lease, new_lease
 from bot.storage.engine import in_transaction, run_transaction
 from bot.storage.job_board import HELD, digest_reply, live_views, matching_views, wanted_of
 from bot.storage.job_models import JobDigestRecord
@@ -42,7 +43,8 @@ WECHAT = "wechat"
 WECHAT_WINDOW = timedelta(hours=48)
 QUIET_FROM, QUIET_UNTIL = 21, 8  # Tianjin hours: nothing is pushed from 21:00 to 08:00
 PENDING, SENDING, SENT, FAILED, GONE = "pending", "sending", "sent", "failed", "gone"
-LEASE = timedelta(minutes=5)
+# Digests claimed per round: a second process's sender shares a large morning's work.
+CLAIM_BATCH = 50
 
 
 def is_quiet(now: datetime) -> bool:
@@ -94,45 +96,83 @@ def queue_digests(
     return queued
 
 
-def claim_due(channel: str, now: datetime, *, session: Session) -> list[JobDigestRecord]:
-    """Pending digests of one channel (and ones whose sender died), leased to this sender. Each
-    row is taken by a conditional UPDATE, so two processes never both take the same one."""
-    claimable = or_(
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
         col(JobDigestRecord.status) == PENDING,
         (col(JobDigestRecord.status) == SENDING) & (col(JobDigestRecord.lease_until) < now),
     )
+
+
+def _held_by(digest_id: int, holder: str) -> ColumnElement[bool]:
+    return (
+        (col(JobDigestRecord.id) == digest_id)
+        & (col(JobDigestRecord.status) == SENDING)
+        & (col(JobDigestRecord.claimed_by) == holder)
+    )
+
+
+def claim_due(
+    channel: str, now: datetime, *, lease: Lease, limit: int = CLAIM_BATCH, session: Session
+) -> list[JobDigestRecord]:
+    """Pending digests of one channel (and ones whose sender died), claimed by this sender with a
+    lease (bot/storage/claims.py): two processes never both take the same one."""
     candidates = session.exec(
         select(JobDigestRecord.id)
-        .where(col(JobDigestRecord.channel) == channel, claimable)
+        .where(col(JobDigestRecord.channel) == channel, _claimable(now))
         .order_by(col(JobDigestRecord.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
-    taken: list[JobDigestRecord] = []
-    for digest_id in candidates:
-        result = session.exec(
-            update(JobDigestRecord)
-            .where(col(JobDigestRecord.id) == digest_id, claimable)
-            .values(status=SENDING, lease_until=now + LEASE)
+    if not candidates:
+        return []
+    session.exec(
+        update(JobDigestRecord)
+        .where(col(JobDigestRecord.id).in_(candidates), _claimable(now))
+        .values(status=SENDING, claimed_by=lease.holder, lease_until=lease.until(now))
+        .execution_options(synchronize_session=False)
+    )
+    taken = list(
+        session.exec(
+            select(JobDigestRecord)
+            .where(
+                col(JobDigestRecord.id).in_(candidates),
+                col(JobDigestRecord.claimed_by) == lease.holder,
+                col(JobDigestRecord.status) == SENDING,
+            )
+            .order_by(col(JobDigestRecord.id))
+            .execution_options(populate_existing=True)
         )
-        if result.rowcount == 1:
-            row = session.get(JobDigestRecord, digest_id)
-            if row is not None:
-                session.refresh(row)
-                taken.append(row)
+    )
     return taken
 
 
-def settle(digest_id: int, status: str, now: datetime, *, session: Session) -> None:
+def renew(digest_id: int, now: datetime, *, lease: Lease, session: Session) -> bool:
+    """Before each attempt: extend the lease; False when another sender holds the row now."""
+    result = session.exec(
+        update(JobDigestRecord)
+        .where(_held_by(digest_id, lease.holder))
+        .values(lease_until=lease.until(now))
+    )
+    return result.rowcount == 1
+
+
+def settle(digest_id: int, status: str, now: datetime, *, holder: str, session: Session) -> bool:
+    """A send's result, written only by the row's holder; False when it holds it no longer."""
     values: dict[str, object] = {
         "status": status,
+        "claimed_by": None,
         "lease_until": None,
         "attempts": col(JobDigestRecord.attempts) + 1,
     }
     if status == SENT:
         values["sent_at"] = now
-        postings.record_event(postings.DIGEST_SENT, posting_id=None, user_key=None, session=session)
-    session.exec(
-        update(JobDigestRecord).where(col(JobDigestRecord.id) == digest_id).values(**values)
+    result = session.exec(
+        update(JobDigestRecord).where(_held_by(digest_id, holder)).values(**values)
     )
+    settled = result.rowcount == 1
+    if settled and status == SENT:
+        postings.record_event(postings.DIGEST_SENT, posting_id=None, user_key=None, session=session)
+    return settled
 
 
 class JobDigests:
@@ -147,6 +187,7 @@ class JobDigests:
         limit: int,
         limits: SendLimits | None = None,
         check_seconds: float = 60.0,
+        lease_seconds: float = 60.0,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self._engine = engine
@@ -157,6 +198,7 @@ class JobDigests:
         self._check_seconds = check_seconds
         self._now = now
         self._pacer = SendPacer(self._limits)
+        self._lease = new_lease("job-digests", lease_seconds)
 
     async def _db(self, work: Callable[[Session], T]) -> T:
         return await in_transaction(self._engine, work)
@@ -183,7 +225,9 @@ class JobDigests:
         await asyncio.to_thread(self.queue, frozenset({transport.channel}))
         if is_quiet(self._now()):
             return 0  # queued digests wait for the morning
-        due = await self._db(lambda s: claim_due(transport.channel, self._now(), session=s))
+        due = await self._db(
+            lambda s: claim_due(transport.channel, self._now(), lease=self._lease, session=s)
+        )
         sent = 0
         for digest in due:
             sent += await self._send(transport, digest)
@@ -205,23 +249,32 @@ class JobDigests:
         digest_id = digest.id
         views = await self._db(lambda s: live_views(digest.posting_ids, self._now(), session=s))
         if not views:  # every posting expired or was hidden since: nothing to say
-            await self._db(lambda s: settle(digest_id, GONE, self._now(), session=s))
+            await self._db(lambda s: self._settle_as(digest_id, GONE, s))
             return 0
-        status, blocked = await self._deliver(transport, digest.address, digest_reply(views))
+        outcome = await self._deliver(transport, digest_id, digest.address, digest_reply(views))
+        if outcome is None:  # our lease ran out and another sender holds the digest now
+            log_event("job_digest_lease_lost", id=digest_id)
+            return 0
+        status, blocked = outcome
         await self._db(lambda s: self._settle(digest, status, blocked=blocked, session=s))
         return 1 if status == SENT else 0
 
     async def _deliver(
-        self, transport: OutboxTransport, address: str, reply: Reply
-    ) -> tuple[str, bool]:
+        self, transport: OutboxTransport, digest_id: int, address: str, reply: Reply
+    ) -> tuple[str, bool] | None:
         """Send at the broadcasts' pace and retry policy: the row's new status, and whether the
-        person blocked the bot."""
+        person blocked the bot; None when the lease was lost before a send (nothing sent)."""
         policy = retry_policy(self._limits)
         attempt = 1
         while True:
             delay = self._pacer.reserve(address) - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            # Renewed before every attempt: backoffs and 429 pauses may outlast one lease.
+            if not await self._db(
+                lambda s: renew(digest_id, self._now(), lease=self._lease, session=s)
+            ):
+                return None
             try:
                 await transport.send(address, reply)
             except RetryLater as error:
@@ -241,11 +294,14 @@ class JobDigests:
     ) -> None:
         assert digest.id is not None
         if status != FAILED:
-            settle(digest.id, status, self._now(), session=session)
+            self._settle_as(digest.id, status, session)
             return
         if digest.channel == WECHAT:  # outside the 48 hours after all: shown at the next message
-            settle(digest.id, HELD, self._now(), session=session)
+            self._settle_as(digest.id, HELD, session)
             return
-        settle(digest.id, FAILED, self._now(), session=session)
-        if blocked:  # the person blocked the bot: no more digests
+        if self._settle_as(digest.id, FAILED, session) and blocked:
+            # The person blocked the bot: no more digests.
             preferences.delete_preferences(digest.user_key, session=session)
+
+    def _settle_as(self, digest_id: int, status: str, session: Session) -> bool:
+        return settle(digest_id, status, self._now(), holder=self._lease.holder, session=session)

@@ -1,9 +1,11 @@
 """The background sender: delivers what the outbox owes, with retries and backoff.
 
-A message is leased, sent, then marked sent; a 429 waits its `retry_after`, network errors and 5xx
-back off exponentially, a refusal (blocked bot, bad request) marks it failed. A crash or restart
-leaves it pending (or its lease expires) and the next sender picks it up: delayed, never lost.
-Texts are rendered at send time from the case, so a card shows the case as it is then.
+Every process runs one per channel. A message is claimed with a lease (bot/storage/claims.py),
+its lease renewed just before the send, then marked sent by its holder only; a 429 waits its
+`retry_after`, network errors and 5xx back off exponentially, a refusal (blocked bot, bad request)
+marks it failed. A stop hands unfinished claims back; a crash leaves them until their lease
+expires, then any process's sender picks them up: delayed, never lost. Texts are rendered at send
+time from the case, so a card shows the case as it is then.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -21,6 +23,7 @@ from sqlmodel import Session
 from bot.channels.delivery import RetryLater, RetryPolicy, Undeliverable
 from bot.events import log_event
 from bot.storage.case_desk import CARD, CARD_REFRESH, WORKER_NOTICE, case_view
+from bot.storage.claims import Lease, new_lease
 from bot.storage.engine import in_transaction, run_transaction
 from bot.storage.models import LegalAidCase, OutboxMessage, utc_now
 from bot.storage.repositories import outbox
@@ -45,8 +48,8 @@ class OutboxTransport(Protocol):
 # Backed-off failures (not 429s, which say when to come back) before giving up: with these
 # figures that is about 3 hours of trying.
 OUTBOX_RETRIES = RetryPolicy(first_backoff=2.0, max_backoff=600.0, max_attempts=25)
-# How long a sender owns the messages it took; after that another sender may take them.
-LEASE = timedelta(minutes=2)
+# How long a sender holds the messages it took unless given `[senders] lease_seconds`.
+DEFAULT_LEASE_SECONDS = 60.0
 
 
 class OutboxBell:
@@ -75,7 +78,7 @@ class OutboxSender:
         *,
         to_traditional: Callable[[str], str],
         policy: RetryPolicy = OUTBOX_RETRIES,
-        lease: timedelta = LEASE,
+        lease: Lease | None = None,
         poll_seconds: float = 5.0,
         batch: int = 20,
         wakeup: asyncio.Event | None = None,
@@ -84,7 +87,7 @@ class OutboxSender:
         self._transport = transport
         self._to_traditional = to_traditional
         self._policy = policy
-        self._lease = lease
+        self._lease = lease or new_lease(f"outbox-{transport.channel}", DEFAULT_LEASE_SECONDS)
         self._poll_seconds = poll_seconds
         self._batch = batch
         # Set by the case desk after it commits something to send (same process, same loop).
@@ -117,6 +120,7 @@ class OutboxSender:
             lambda s: outbox.lease_due(channel, lease=self._lease, limit=self._batch, session=s)
         )
         unfinished = [message.id for message in messages if message.id is not None]
+        holder = self._lease.holder
         try:
             for message in messages:
                 await self._deliver(message)
@@ -124,13 +128,19 @@ class OutboxSender:
         except asyncio.CancelledError:
             # Stopping: hand the unfinished messages back now rather than when their leases
             # expire (one cut off mid-send may then go twice; none is lost).
-            run_transaction(self._engine, lambda s: outbox.release(unfinished, session=s))
+            run_transaction(
+                self._engine, lambda s: outbox.release(unfinished, holder=holder, session=s)
+            )
             raise
         return len(messages)
 
     async def _deliver(self, message: OutboxMessage) -> None:
         assert message.id is not None
         message_id = message.id
+        if not await self._db(lambda s: outbox.renew(message_id, lease=self._lease, session=s)):
+            # Our lease ran out (the process stalled) and another sender holds it now.
+            log_event("outbox_lease_lost", logging.WARNING, id=message_id, kind=message.kind)
+            return
         try:
             await self._send(message)
         except RetryLater as error:
@@ -138,7 +148,7 @@ class OutboxSender:
             return
         except Undeliverable as error:
             reason = str(error)
-            await self._db(lambda s: outbox.mark_failed(message_id, reason, session=s))
+            await self._db(lambda s: outbox.mark_failed(message_id, reason, **self._held(s)))
             log_event("outbox_failed", logging.WARNING, id=message_id, kind=message.kind)
             return
         except Exception as error:  # unexpected: keep the message and try again later
@@ -150,12 +160,12 @@ class OutboxSender:
         assert message.id is not None
         message_id = message.id
         if after is None and self._policy.is_exhausted(message.attempts):
-            await self._db(lambda s: outbox.mark_failed(message_id, reason, session=s))
+            await self._db(lambda s: outbox.mark_failed(message_id, reason, **self._held(s)))
             log_event("outbox_gave_up", logging.ERROR, id=message_id, attempts=message.attempts)
             return
         delay = after if after is not None else self._policy.backoff(message.attempts)
         at = utc_now() + timedelta(seconds=delay)
-        await self._db(lambda s: outbox.reschedule(message_id, at, reason, session=s))
+        await self._db(lambda s: outbox.reschedule(message_id, at, reason, **self._held(s)))
         log_event("outbox_retry", id=message_id, attempts=message.attempts, delay_s=round(delay, 2))
 
     async def _send(self, message: OutboxMessage) -> None:
@@ -167,7 +177,9 @@ class OutboxSender:
         view = case_view(record)
         if message.kind == CARD:
             sent_id = await self._transport.send(message.address, staff_card(view))
-            await self._db(lambda s: _card_sent(message_id, view.id, sent_id, session=s))
+            await self._db(
+                lambda s: _card_sent(message_id, view.id, sent_id, self._lease.holder, session=s)
+            )
             return
         if message.kind == CARD_REFRESH:
             if record.card_message_id is not None:
@@ -182,7 +194,11 @@ class OutboxSender:
             await self._transport.send(message.address, reply)
         else:
             raise Undeliverable(f"unknown kind {message.kind}")
-        await self._db(lambda s: outbox.mark_sent(message_id, session=s))
+        await self._db(lambda s: outbox.mark_sent(message_id, **self._held(s)))
+
+    def _held(self, session: Session) -> dict[str, Any]:
+        """The keywords of a result written by this sender, the lease holder."""
+        return {"holder": self._lease.holder, "session": session}
 
 
 def _detached_case(case_id: int | None, *, session: Session) -> LegalAidCase | None:
@@ -194,10 +210,12 @@ def _detached_case(case_id: int | None, *, session: Session) -> LegalAidCase | N
     return record
 
 
-def _card_sent(message_id: int, case_id: int, card_message_id: str, *, session: Session) -> None:
+def _card_sent(
+    message_id: int, case_id: int, card_message_id: str, holder: str, *, session: Session
+) -> None:
     """Mark the card sent and remember its message, in one transaction."""
     record = session.get(LegalAidCase, case_id)
     if record is not None:
         record.card_message_id = card_message_id
         session.add(record)
-    outbox.mark_sent(message_id, session=session, now=None)
+    outbox.mark_sent(message_id, holder=holder, session=session)

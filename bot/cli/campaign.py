@@ -188,6 +188,7 @@ async def send_broadcast(
     from telegram.request import HTTPXRequest
 
     from bot.campaigns.broadcasts import Broadcaster
+    from bot.storage.claims import new_lease
 
     request = HTTPXRequest(
         connection_pool_size=BROADCAST_CONNECTIONS,
@@ -200,7 +201,8 @@ async def send_broadcast(
         with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
     async with Bot(token, base_url=settings.telegram.base_url, request=request) as bot:
-        broadcaster = Broadcaster(engine, bot, limits=limits, show_progress=True)
+        lease = new_lease("broadcast", settings.senders.lease_seconds)
+        broadcaster = Broadcaster(engine, bot, limits=limits, show_progress=True, lease=lease)
         return await broadcaster.run(broadcast_id)
 
 

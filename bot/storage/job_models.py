@@ -95,6 +95,8 @@ class JobDigestRecord(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = _timestamp()
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # While sending: which sender holds it, until `lease_until` (bot/storage/claims.py).
+    claimed_by: str | None = None
 
 
 class JobEventRecord(SQLModel, table=True):

@@ -266,6 +266,9 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = _timestamp_column()
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # While sending: which sender holds it, until `lease_until` (bot/storage/claims.py). Columns
+    # added by a migration come last, here too, so the models match the upgraded tables.
+    claimed_by: str | None = None
 
 
 # ---------------------------------------------------------------- campaigns and broadcasts
@@ -351,3 +354,6 @@ class DeliveryRecord(SQLModel, table=True):
     status: str = Field(default="pending", index=True)
     attempts: int = 0
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # A pending delivery a sender holds: who and until when (bot/storage/claims.py).
+    claimed_by: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -31,8 +31,9 @@ UPGRADE_COMMAND = "policybot db upgrade"
 # Revisions whose schema a build made with create_all, before there was a version table, newest
 # first: an unstamped database whose tables match one is stamped with it, then upgraded.
 # 0001 is release 6a79bf1; 0002 is main from 08df55a on (clause_features), 0003 main with the
-# staff console's tables and 0004 with the job postings', never released but in developers' hands.
-CREATE_ALL_REVISIONS = ("0004", "0003", "0002", "0001")
+# staff console's tables, 0004 with the job postings' and 0005 with the senders' claims, never
+# released but in developers' hands.
+CREATE_ALL_REVISIONS = ("0005", "0004", "0003", "0002", "0001")
 # Any fixed number: the PostgreSQL advisory lock that lets one upgrade at a time alter the schema.
 UPGRADE_LOCK_KEY = 6_079_191_301
 

@@ -51,6 +51,7 @@ def telegram_deps(deps: ChannelDeps, *, alone: bool) -> TelegramDeps:
             deps.engine,
             SendLimits.from_settings(settings.broadcast),
             settings.telegram.admin_user_ids,
+            lease_seconds=settings.senders.lease_seconds,
         ),
         casework=deps.casework,
         staff_chat_id=settings.legal_aid.staff_chat_id,

@@ -1,5 +1,6 @@
 """Subscriptions, broadcasts and their deliveries: one row per subscriber per broadcast, so a run
-that stops midway resumes where it stopped and nobody gets a message twice."""
+that stops midway resumes where it stopped and nobody gets a message twice. Senders in several
+processes share a broadcast: each delivery is claimed by one of them (bot/storage/claims.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select, update
 
+from bot.storage.claims import Lease
 from bot.storage.models import (
     BroadcastRecord,
     CampaignRecord,
@@ -147,8 +150,106 @@ def queue_broadcast(
 
 
 def pending_deliveries(broadcast_id: int, *, session: Session) -> tuple[list[PendingDelivery], int]:
-    """Deliveries still to send, with the address; those who unsubscribed meanwhile become gone
-    (returned: how many)."""
+    """Deliveries still to send and held by no sender, with the address; those who unsubscribed
+    meanwhile become gone (returned: how many)."""
+    ready, gone = _ready_and_gone(
+        col(DeliveryRecord.broadcast_id) == broadcast_id, _claimable(utc_now()), session=session
+    )
+    if gone:
+        session.exec(
+            update(DeliveryRecord)
+            .where(col(DeliveryRecord.id).in_(gone), col(DeliveryRecord.status) == PENDING)
+            .values(status=GONE)
+        )
+    return ready, len(gone)
+
+
+def claim_deliveries(
+    broadcast_id: int, *, lease: Lease, limit: int, session: Session, now: datetime | None = None
+) -> tuple[list[PendingDelivery], int]:
+    """Claim up to `limit` pending deliveries no sender holds, oldest first, for this sender
+    (bot/storage/claims.py); those who unsubscribed meanwhile become gone (returned: how many).
+    Empty only when nothing is left to claim."""
+    moment = now or utc_now()
+    while True:
+        candidates = session.exec(
+            select(DeliveryRecord.id)
+            .where(col(DeliveryRecord.broadcast_id) == broadcast_id, _claimable(moment))
+            .order_by(col(DeliveryRecord.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not candidates:
+            return [], 0
+        # Conditional as well: SQLite has no row locks, and its SELECT may predate another's
+        # claim; then every candidate was taken, and (holding the write lock now) we look again.
+        taken = session.exec(
+            update(DeliveryRecord)
+            .where(col(DeliveryRecord.id).in_(candidates), _claimable(moment))
+            .values(claimed_by=lease.holder, lease_until=lease.until(moment))
+        )
+        if taken.rowcount:
+            break
+    ready, gone = _ready_and_gone(
+        col(DeliveryRecord.id).in_(candidates), _held(lease.holder), session=session
+    )
+    if gone:
+        set_status(gone, GONE, holder=lease.holder, session=session)
+    return ready, len(gone)
+
+
+def renew(delivery_id: int, *, lease: Lease, session: Session, now: datetime | None = None) -> bool:
+    """Just before sending: extend the lease; False when this sender no longer holds it (it
+    expired and another sender took it), and then it must not send."""
+    result = session.exec(
+        update(DeliveryRecord)
+        .where(col(DeliveryRecord.id) == delivery_id, _held(lease.holder))
+        .values(lease_until=lease.until(now or utc_now()))
+    )
+    return result.rowcount == 1
+
+
+def release(broadcast_id: int, *, holder: str, session: Session) -> int:
+    """Hand back what this sender still holds of a broadcast (it stopped, or gave up on some)."""
+    result = session.exec(
+        update(DeliveryRecord)
+        .where(col(DeliveryRecord.broadcast_id) == broadcast_id, _held(holder))
+        .values(claimed_by=None, lease_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
+def held_count(broadcast_id: int, *, session: Session) -> int:
+    """Pending deliveries some sender holds under a lease right now."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(DeliveryRecord)
+            .where(
+                col(DeliveryRecord.broadcast_id) == broadcast_id,
+                col(DeliveryRecord.status) == PENDING,
+                col(DeliveryRecord.claimed_by).is_not(None),
+            )
+        ).one()
+    )
+
+
+def _claimable(moment: datetime) -> ColumnElement[bool]:
+    """Pending and held by nobody: never claimed, handed back, or its lease expired."""
+    return (col(DeliveryRecord.status) == PENDING) & (
+        col(DeliveryRecord.claimed_by).is_(None) | (col(DeliveryRecord.lease_until) < moment)
+    )
+
+
+def _held(holder: str) -> ColumnElement[bool]:
+    return (col(DeliveryRecord.status) == PENDING) & (col(DeliveryRecord.claimed_by) == holder)
+
+
+def _ready_and_gone(
+    *where: ColumnElement[bool], session: Session
+) -> tuple[list[PendingDelivery], list[int]]:
+    """The deliveries `where` selects, oldest first: those with an address to send to, and the
+    ids of those whose person unsubscribed meanwhile."""
     rows = session.exec(
         select(DeliveryRecord.id, DeliveryRecord.user_key, SubscriptionRecord.address)
         .join(
@@ -156,10 +257,15 @@ def pending_deliveries(broadcast_id: int, *, session: Session) -> tuple[list[Pen
             col(SubscriptionRecord.user_key) == col(DeliveryRecord.user_key),
             isouter=True,
         )
-        .where(col(DeliveryRecord.broadcast_id) == broadcast_id)
-        .where(col(DeliveryRecord.status) == PENDING)
+        .where(*where)
         .order_by(col(DeliveryRecord.id))
     ).all()
+    return _split_gone(rows)
+
+
+def _split_gone(
+    rows: Sequence[tuple[int | None, str, str | None]],
+) -> tuple[list[PendingDelivery], list[int]]:
     ready: list[PendingDelivery] = []
     gone: list[int] = []
     for delivery_id, user_key, address in rows:
@@ -168,9 +274,7 @@ def pending_deliveries(broadcast_id: int, *, session: Session) -> tuple[list[Pen
             ready.append(PendingDelivery(delivery_id, user_key, address))
         else:
             gone.append(delivery_id)
-    if gone:
-        set_status(gone, GONE, session=session)
-    return ready, len(gone)
+    return ready, gone
 
 
 def current_address(user_key: str, *, session: Session) -> str | None:
@@ -179,27 +283,28 @@ def current_address(user_key: str, *, session: Session) -> str | None:
     return record.address if record is not None and record.active else None
 
 
-def set_status(delivery_ids: Sequence[int], status: str, *, session: Session) -> None:
-    values: dict[str, object] = {"status": status, "attempts": col(DeliveryRecord.attempts) + 1}
+def set_status(delivery_ids: Sequence[int], status: str, *, holder: str, session: Session) -> bool:
+    """A send's result, written only by the deliveries' holder; False when it held none."""
+    values: dict[str, object] = {
+        "status": status,
+        "attempts": col(DeliveryRecord.attempts) + 1,
+        "claimed_by": None,
+        "lease_until": None,
+    }
     if status == SENT:
         values["sent_at"] = utc_now()
-    session.exec(
-        update(DeliveryRecord).where(col(DeliveryRecord.id).in_(delivery_ids)).values(**values)
-    )
-
-
-def mark_blocked(delivery_id: int, user_key: str, *, session: Session) -> None:
-    """403: the person blocked the bot; they stop being a subscriber and their address goes."""
-    set_status([delivery_id], BLOCKED, session=session)
-    unsubscribe(user_key, session=session)
-
-
-def count_attempt(delivery_id: int, *, session: Session) -> None:
-    session.exec(
+    result = session.exec(
         update(DeliveryRecord)
-        .where(col(DeliveryRecord.id) == delivery_id)
-        .values(attempts=col(DeliveryRecord.attempts) + 1)
+        .where(col(DeliveryRecord.id).in_(delivery_ids), _held(holder))
+        .values(**values)
     )
+    return bool(result.rowcount)
+
+
+def mark_blocked(delivery_id: int, user_key: str, *, holder: str, session: Session) -> None:
+    """403: the person blocked the bot; they stop being a subscriber and their address goes."""
+    if set_status([delivery_id], BLOCKED, holder=holder, session=session):
+        unsubscribe(user_key, session=session)
 
 
 def delivery_counts(broadcast_id: int, *, session: Session) -> dict[str, int]:

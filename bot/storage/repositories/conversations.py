@@ -109,9 +109,17 @@ def purge_expired_drafts(
     ).all()
     for record in stale:
         if draft_key in record.state:
-            record.state = {k: v for k, v in record.state.items() if k != draft_key}
-            session.add(record)
-            dropped += 1
+            session.expunge(record)  # written below only if nobody changed it since it was read
+            # Conditional on the state read: a turn saved meanwhile, or a /forget, wins.
+            result = session.exec(
+                update(ConversationRecord)
+                .where(
+                    col(ConversationRecord.user_key) == record.user_key,
+                    col(ConversationRecord.updated_at) == record.updated_at,
+                )
+                .values(state={k: v for k, v in record.state.items() if k != draft_key})
+            )
+            dropped += int(result.rowcount or 0)
     return dropped
 
 

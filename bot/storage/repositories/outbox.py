@@ -1,13 +1,16 @@
-"""The outbox: messages owed to people, leased by a sender, marked sent only after delivery."""
+"""The outbox: messages owed to people, claimed by one sender with a lease (bot/storage/claims.py),
+marked sent only after delivery and only by the sender holding them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, or_, select, update
+from sqlmodel import Session, col, delete, func, or_, select, update
 
+from bot.storage.claims import Lease
 from bot.storage.models import OutboxMessage, utc_now
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -48,72 +51,128 @@ def enqueue(
     return True
 
 
-def lease_due(
-    channel: str, *, lease: timedelta, limit: int, session: Session, now: datetime | None = None
-) -> list[OutboxMessage]:
-    """Take up to `limit` due messages for `channel`, oldest first. A message whose sender died
-    mid-send (lease expired) is due again: that one may be delivered twice, nothing is lost."""
-    moment = now or utc_now()
-    due = or_(
-        col(OutboxMessage.status) == PENDING,
+def _claimable(moment: datetime) -> ColumnElement[bool]:
+    """Due and held by nobody: pending, or sending under a lease that has expired."""
+    return or_(
+        (col(OutboxMessage.status) == PENDING) & (col(OutboxMessage.next_attempt_at) <= moment),
         (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < moment),
     )
+
+
+def _held_by(message_id: int, holder: str) -> ColumnElement[bool]:
+    return (
+        (col(OutboxMessage.id) == message_id)
+        & (col(OutboxMessage.status) == SENDING)
+        & (col(OutboxMessage.claimed_by) == holder)
+    )
+
+
+def lease_due(
+    channel: str, *, lease: Lease, limit: int, session: Session, now: datetime | None = None
+) -> list[OutboxMessage]:
+    """Claim up to `limit` due messages for `channel`, oldest first (bot/storage/claims.py). A
+    message whose sender died mid-send (lease expired) is due again: that one may be delivered
+    twice, nothing is lost."""
+    moment = now or utc_now()
     candidates = session.exec(
         select(OutboxMessage.id)
-        .where(
-            col(OutboxMessage.channel) == channel, due, col(OutboxMessage.next_attempt_at) <= moment
-        )
+        .where(col(OutboxMessage.channel) == channel, _claimable(moment))
         .order_by(col(OutboxMessage.id))
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
-    leased: list[OutboxMessage] = []
-    for message_id in candidates:
-        # Conditional update: of two senders racing for a row, exactly one gets rowcount 1.
-        result = session.exec(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == message_id, due)
-            .values(status=SENDING, lease_until=moment + lease, attempts=OutboxMessage.attempts + 1)
+    if not candidates:
+        return []
+    # Conditional as well: SQLite has no row locks, and its SELECT may predate another's claim.
+    session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(candidates), _claimable(moment))
+        .values(
+            status=SENDING,
+            claimed_by=lease.holder,
+            lease_until=lease.until(moment),
+            attempts=OutboxMessage.attempts + 1,
         )
-        if result.rowcount == 1:
-            message = session.get(OutboxMessage, message_id)
-            if message is not None:
-                session.refresh(message)
-                session.expunge(message)  # a snapshot the sender reads after the commit
-                leased.append(message)
+        .execution_options(synchronize_session=False)
+    )
+    leased = list(
+        session.exec(
+            select(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(candidates),
+                col(OutboxMessage.claimed_by) == lease.holder,
+                col(OutboxMessage.status) == SENDING,
+            )
+            .order_by(col(OutboxMessage.id))
+            .execution_options(populate_existing=True)
+        )
+    )
+    for message in leased:
+        session.expunge(message)  # a snapshot the sender reads after the commit
     return leased
 
 
-def release(message_ids: Sequence[int], *, session: Session) -> None:
+def renew(message_id: int, *, lease: Lease, session: Session, now: datetime | None = None) -> bool:
+    """Just before sending: extend the lease; False when this sender no longer holds it (it
+    expired and another sender took it), and then it must not send."""
+    result = session.exec(
+        update(OutboxMessage)
+        .where(_held_by(message_id, lease.holder))
+        .values(lease_until=lease.until(now or utc_now()))
+    )
+    return result.rowcount == 1
+
+
+def release(message_ids: Sequence[int], *, holder: str, session: Session) -> None:
     """Give leased messages back to be sent by the next sender."""
     if message_ids:
         session.exec(
             update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(message_ids), col(OutboxMessage.status) == SENDING)
-            .values(status=PENDING, lease_until=None)
+            .where(
+                col(OutboxMessage.id).in_(message_ids),
+                col(OutboxMessage.status) == SENDING,
+                col(OutboxMessage.claimed_by) == holder,
+            )
+            .values(status=PENDING, claimed_by=None, lease_until=None)
         )
 
 
-def mark_sent(message_id: int, *, session: Session, now: datetime | None = None) -> None:
-    session.exec(
+def _settle(message_id: int, holder: str, session: Session, **values: object) -> bool:
+    """Write a send's result, only by the lease holder; False when it held it no longer."""
+    result = session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status=SENT, sent_at=now or utc_now(), lease_until=None, last_error=None)
+        .where(_held_by(message_id, holder))
+        .values(claimed_by=None, lease_until=None, **values)
+    )
+    return result.rowcount == 1
+
+
+def mark_sent(
+    message_id: int, *, holder: str, session: Session, now: datetime | None = None
+) -> bool:
+    return _settle(
+        message_id, holder, session, status=SENT, sent_at=now or utc_now(), last_error=None
     )
 
 
-def reschedule(message_id: int, at: datetime, error: str, *, session: Session) -> None:
-    session.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status=PENDING, next_attempt_at=at, lease_until=None, last_error=error[:200])
+def reschedule(message_id: int, at: datetime, error: str, *, holder: str, session: Session) -> bool:
+    return _settle(
+        message_id, holder, session, status=PENDING, next_attempt_at=at, last_error=error[:200]
     )
 
 
-def mark_failed(message_id: int, error: str, *, session: Session) -> None:
-    session.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status=FAILED, lease_until=None, last_error=error[:200])
+def mark_failed(message_id: int, error: str, *, holder: str, session: Session) -> bool:
+    return _settle(message_id, holder, session, status=FAILED, last_error=error[:200])
+
+
+def held_count(*, session: Session) -> int:
+    """Messages some sender holds right now (`sending`): zero once every sender is done."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(col(OutboxMessage.status) == SENDING)
+        ).one()
     )
 
 

@@ -27,8 +27,9 @@ NEWS = "春风行动招聘会：3月1日上午9点，西青区人力资源市场
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = create_test_engine(sqlite_url)
+def engine(database_url: str) -> Iterator[Engine]:
+    """On SQLite and on PostgreSQL (when configured)."""
+    engine = create_test_engine(database_url)
     with Session(engine) as session:
         campaigns.create_campaign(
             "chunfeng2027",

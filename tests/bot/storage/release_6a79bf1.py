@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, Table, inspect, select
 
+from bot.storage.engine import create_engine_for
 from handlers.cases import BEIJING, CONSENT_VERSION
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -308,17 +309,35 @@ def fill(engine: Engine, *, now: datetime | None = None) -> Release:
     )
 
 
-def dump_rows(engine: Engine, tables: frozenset[str] = RELEASE_TABLES) -> dict[str, list[Any]]:
-    """Every row of `tables`, in primary-key order, as the database hands them back."""
+def dump_rows(
+    engine: Engine,
+    tables: frozenset[str] = RELEASE_TABLES,
+    *,
+    columns: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, list[Any]]:
+    """Every row of `tables`, in primary-key order, as the database hands them back; with
+    `columns` (from `columns_of` before an upgrade), only those: later revisions add some."""
     with engine.connect() as connection:
         rows: dict[str, list[Any]] = {}
         for name in sorted(tables):
             table = Table(name, MetaData(), autoload_with=connection)
             ordering = list(table.primary_key.columns)
+            chosen = table.columns if columns is None else [table.c[c] for c in columns[name]]
             rows[name] = [
-                tuple(row) for row in connection.execute(select(table).order_by(*ordering))
+                tuple(row) for row in connection.execute(select(*chosen).order_by(*ordering))
             ]
         return rows
+
+
+def release_columns() -> dict[str, list[str]]:
+    """Each release table's columns, as the release made them (the same on both backends)."""
+    engine = create_engine_for("sqlite://")
+    try:
+        create_release_schema(engine)
+        inspector = inspect(engine)
+        return {name: [c["name"] for c in inspector.get_columns(name)] for name in RELEASE_TABLES}
+    finally:
+        engine.dispose()
 
 
 def snapshot(engine: Engine) -> dict[str, Any]:

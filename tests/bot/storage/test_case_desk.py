@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from bot.settings import load_settings
 from bot.storage.case_desk import SqlCaseDesk, StaffChat, case_day
+from bot.storage.claims import Lease
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.models import (
     ConversationRecord,
@@ -70,7 +71,9 @@ async def test_numbers_are_sequential_and_unique_under_concurrent_submissions(
     engine: Engine,
 ) -> None:
     desk = desk_on(engine)
-    views = await asyncio.gather(*(desk.submit(draft(f"te-{i}"), state_after=no_state) for i in range(8)))
+    views = await asyncio.gather(
+        *(desk.submit(draft(f"te-{i}"), state_after=no_state) for i in range(8))
+    )
     numbers = sorted(view.number for view in views)
     assert len(set(numbers)) == 8
     assert [int(number.rsplit("-", 1)[1]) for number in numbers] == list(range(1, 9))
@@ -131,7 +134,7 @@ def test_a_leased_message_is_not_leased_again_until_its_lease_expires(engine: En
         )
         session.commit()
     now = datetime.now(UTC)
-    lease = timedelta(minutes=2)
+    lease = Lease("sender-a", timedelta(minutes=2))
     with Session(engine) as session:
         (first,) = outbox.lease_due("telegram", lease=lease, limit=5, session=session, now=now)
         session.commit()
@@ -141,9 +144,10 @@ def test_a_leased_message_is_not_leased_again_until_its_lease_expires(engine: En
         later = now + timedelta(minutes=3)
         assert outbox.lease_due("wechat", lease=lease, limit=5, session=session, now=later) == []
         # The sender died mid-send: after the lease it is due again, not lost.
-        (again,) = outbox.lease_due("telegram", lease=lease, limit=5, session=session, now=later)
+        other = Lease("sender-b", timedelta(minutes=2))
+        (again,) = outbox.lease_due("telegram", lease=other, limit=5, session=session, now=later)
         session.commit()
-    assert again.id == first.id and again.attempts == 2
+    assert again.id == first.id and again.attempts == 2 and again.claimed_by == "sender-b"
 
 
 async def test_forget_removes_everything_personal_and_keeps_anonymous_counts(
@@ -199,7 +203,9 @@ async def test_forget_drops_unsent_notices_to_the_worker(engine: Engine) -> None
 
 async def test_retention_anonymises_only_long_closed_cases(engine: Engine) -> None:
     desk = desk_on(engine)
-    old, recent, open_case = [await desk.submit(draft(f"te-{i}"), state_after=no_state) for i in range(3)]
+    old, recent, open_case = [
+        await desk.submit(draft(f"te-{i}"), state_after=no_state) for i in range(3)
+    ]
     await desk.close(old.id, STAFF_A, "办结")
     await desk.close(recent.id, STAFF_A, "办结")
     with Session(engine) as session:

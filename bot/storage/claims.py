@@ -1,0 +1,47 @@
+"""Claims with leases: how the background senders of several processes share one table of rows
+to send (the outbox, broadcast deliveries, job digests) without sending a row twice.
+
+A sender claims rows in one short transaction: `SELECT … FOR UPDATE SKIP LOCKED LIMIT n` on
+PostgreSQL (rows another sender is claiming right now are skipped, not waited for; SQLite ignores
+the clause, its single writer serialises claims anyway), then a conditional UPDATE setting
+`claimed_by` to the sender and `lease_until` to now + the lease. Just before each send the holder
+renews its row's lease (`WHERE claimed_by = me`); a row it no longer holds is not sent. The result
+(sent, retry later, failed) is written back in another short transaction, again only by the
+holder. A row whose lease has expired is claimable again: a process killed mid-send (SIGKILL,
+power loss) hands its rows over after the lease, delayed but not lost.
+
+Exactly once toward the platform is impossible in general: a kill after the platform accepted a
+message but before its result was committed leaves the row claimed, and the next holder sends it
+again. That window is one send's round trip plus one commit, per row in flight; nothing else sends
+twice. A send itself is bounded by its HTTP timeouts (seconds), far below the lease, and the lease
+is renewed before every send, so a slow batch never lets a second sender in.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One sender's name in `claimed_by` and how long its claims last."""
+
+    holder: str
+    length: timedelta
+
+    def until(self, now: datetime) -> datetime:
+        return now + self.length
+
+
+def new_holder(kind: str) -> str:
+    """A name no other sender has: the kind, this host and process, and a random part (two
+    senders in one process, or a restarted process with a reused pid, never share one)."""
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def new_lease(kind: str, seconds: float) -> Lease:
+    return Lease(new_holder(kind), timedelta(seconds=seconds))
