@@ -65,7 +65,17 @@ WORDS = (
 ODD = ("\x00", "\x01", "\x1b", "\x7f", "\x85", "\u2028", "\ufeff", "\u202e", "\r", "\n", "\t",
        "<", ">", "&", '"', "'", "]]>", "<!--", "<?", "<b>", "&amp;", "😀", "²", "١", "\ud800")  # fmt: skip
 PLAN = "tianjin-2023-county-migrant-plan"
-STEPS = ("consent", "category", "district", "phone", "employer", "description", "confirm", "cat", "dist")
+STEPS = (
+    "consent",
+    "category",
+    "district",
+    "phone",
+    "employer",
+    "description",
+    "confirm",
+    "cat",
+    "dist",
+)
 PAYLOAD_KINDS = ("fb", "la", "topic", "ans", "full", "sub", "forget", "case", "menu", "legal", "wx")
 FIELDS = ("yes", "no", "submit", "cancel", "skip", "consent", "category", "district", "phone",
           "employer", "description", "confirm", "cat", "dist", "wages", "injury", "jobs", "legal",
@@ -101,7 +111,9 @@ payloads = st.one_of(
 )  # fmt: skip
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -247,7 +259,8 @@ async def test_web_chat_answers_anything_without_a_5xx(
 # ------------------------------------------------------------------ /wechat
 
 openids = st.one_of(
-    st.sampled_from([f"oFuzz_{n:04d}" for n in range(4)]), st.text(max_size=40).map(without_surrogates)
+    st.sampled_from([f"oFuzz_{n:04d}" for n in range(4)]),
+    st.text(max_size=40).map(without_surrogates),
 )
 wechat_fields = st.fixed_dictionaries(
     {
@@ -265,7 +278,9 @@ wechat_fields = st.fixed_dictionaries(
     },
 )  # fmt: skip
 odd_queries = st.dictionaries(
-    st.sampled_from(["signature", "timestamp", "nonce", "msg_signature", "encrypt_type", "echostr"]),
+    st.sampled_from(
+        ["signature", "timestamp", "nonce", "msg_signature", "encrypt_type", "echostr"]
+    ),
     st.text(max_size=50).map(without_surrogates),
 )
 wechat_requests = st.one_of(
@@ -280,7 +295,9 @@ wechat_requests = st.one_of(
 
 @FUZZ
 @given(request=wechat_requests)
-async def test_wechat_answers_anything_without_a_5xx(routes: Routes, request: tuple[Any, ...]) -> None:
+async def test_wechat_answers_anything_without_a_5xx(
+    routes: Routes, request: tuple[Any, ...]
+) -> None:
     wechat, kind = routes.wechat, request[0]
     sent: list[str] = []
     if kind in ("plain", "encrypted"):
@@ -337,6 +354,8 @@ async def test_telegram_webhook_takes_anything_without_a_5xx(
     else:
         body, secret = as_json(telegram.send_text(5100, "你好")), request[1]
     response = await routes.http.post(
-        "/tg/hook", content=body, headers={SECRET_HEADER: secret, "Content-Type": "application/json"}
+        "/tg/hook",
+        content=body,
+        headers={SECRET_HEADER: secret, "Content-Type": "application/json"},
     )
     routes.record("telegram", response, *sent)

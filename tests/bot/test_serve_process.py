@@ -53,9 +53,7 @@ def test_a_forged_forwarded_for_does_not_dodge_the_address_limit(serve: ServePro
     assert statuses == [200, 200, 429]
 
 
-def test_a_failing_statement_logs_no_personal_data(
-    tmp_path: Path, database_url: str
-) -> None:
+def test_a_failing_statement_logs_no_personal_data(tmp_path: Path, database_url: str) -> None:
     serve = ServeProcess(tmp_path, database_url)
     serve.start()
     try:

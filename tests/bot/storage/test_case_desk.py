@@ -70,7 +70,9 @@ async def test_numbers_are_sequential_and_unique_under_concurrent_submissions(
     engine: Engine,
 ) -> None:
     desk = desk_on(engine)
-    views = await asyncio.gather(*(desk.submit(draft(f"te-{i}"), state_after=no_state) for i in range(8)))
+    views = await asyncio.gather(
+        *(desk.submit(draft(f"te-{i}"), state_after=no_state) for i in range(8))
+    )
     numbers = sorted(view.number for view in views)
     assert len(set(numbers)) == 8
     assert [int(number.rsplit("-", 1)[1]) for number in numbers] == list(range(1, 9))
@@ -199,7 +201,9 @@ async def test_forget_drops_unsent_notices_to_the_worker(engine: Engine) -> None
 
 async def test_retention_anonymises_only_long_closed_cases(engine: Engine) -> None:
     desk = desk_on(engine)
-    old, recent, open_case = [await desk.submit(draft(f"te-{i}"), state_after=no_state) for i in range(3)]
+    old, recent, open_case = [
+        await desk.submit(draft(f"te-{i}"), state_after=no_state) for i in range(3)
+    ]
     await desk.close(old.id, STAFF_A, "办结")
     await desk.close(recent.id, STAFF_A, "办结")
     with Session(engine) as session:

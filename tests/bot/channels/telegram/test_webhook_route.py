@@ -72,7 +72,8 @@ async def test_an_update_without_the_secret_is_refused(webhook: Webhook) -> None
 
 
 @pytest.mark.parametrize(
-    "sent", ["webhook-secret_123é".encode(), "密钥".encode(), b"\xff\xfe", SECRET.encode() + b"\x80"]
+    "sent",
+    ["webhook-secret_123é".encode(), "密钥".encode(), b"\xff\xfe", SECRET.encode() + b"\x80"],
 )
 async def test_a_secret_header_that_is_not_ascii_is_refused(webhook: Webhook, sent: bytes) -> None:
     update = webhook.telegram.send_text(WORKER, "你好")
@@ -94,6 +95,8 @@ async def test_a_secret_header_that_is_not_ascii_is_refused(webhook: Webhook, se
 )
 async def test_a_body_that_is_not_an_update_is_refused(webhook: Webhook, body: bytes) -> None:
     response = await webhook.http.post(
-        "/tg/hook", content=body, headers={SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+        "/tg/hook",
+        content=body,
+        headers={SECRET_HEADER: SECRET, "Content-Type": "application/json"},
     )
     assert response.status_code == 400

@@ -56,7 +56,9 @@ async def test_a_request_signed_within_the_window_is_answered(
     server: tuple[Server, WechatPlatform],
 ) -> None:
     _, wechat = server
-    reply = await wechat.deliver(wechat.text(WORKER, "社保怎么交"), timestamp=int(time.time()) - 250)
+    reply = await wechat.deliver(
+        wechat.text(WORKER, "社保怎么交"), timestamp=int(time.time()) - 250
+    )
     assert reply.status == 200 and "依据：" in reply.content
 
 
