@@ -22,35 +22,26 @@ import argparse
 import asyncio
 import contextlib
 import os
-import subprocess
 import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sqlmodel import Session  # noqa: E402
-
-from bot.campaigns.broadcasts import audience  # noqa: E402
-from bot.storage.engine import create_engine_for, run_transaction  # noqa: E402
-from bot.storage.repositories import broadcasts, campaigns  # noqa: E402
 from scripts.benchmark_workload import LoadFigures, chat_load  # noqa: E402
+from tests.bot.scaleout_broadcast import BroadcastSenders, queue_broadcast  # noqa: E402
 from tests.bot.scaleout_cluster import (  # noqa: E402
     Cluster,
     fresh_postgres_database,
     scaleout_settings,
     upgrade_database,
 )
-from tests.bot.serve_process import ServeProcess  # noqa: E402
-from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegramServer  # noqa: E402
+from tests.fake_telegram import FakeTelegramServer  # noqa: E402
 
 UNLIMITED = str(10**9)
-CAMPAIGN = "chunfeng2027"
-NEWS = "春风行动招聘会：3月1日上午9点，西青区人力资源市场，200家企业招工。带身份证。"
 FIRST_CHAT = 100_000
 TELEGRAM_LIMIT = 30
 
@@ -90,73 +81,26 @@ async def web_chat(
             cluster.stop()
 
 
-def queue_broadcast(url: str, subscribers: int) -> None:
-    engine = create_engine_for(url)
-
-    def queued(session: Session) -> None:
-        campaign = campaigns.create_campaign(
-            CAMPAIGN,
-            name="春风行动",
-            starts_on=date(2027, 2, 1),
-            ends_on=date(2027, 3, 31),
-            topics=["employment"],
-            info="",
-            session=session,
-        )
-        for number in range(subscribers):
-            chat = FIRST_CHAT + number
-            broadcasts.subscribe(
-                f"user{chat}",
-                "telegram",
-                address=str(chat),
-                topics=[],
-                session=session,
-            )
-        broadcasts.queue_broadcast(
-            campaign,
-            NEWS,
-            not_before=None,
-            audience=audience(),
-            session=session,
-        )
-
-    run_transaction(engine, queued)
-    engine.dispose()
-
-
 async def broadcast_rate(backend: str, args: argparse.Namespace, workdir: Path) -> str:
     """Two `policybot broadcast` processes on one queued broadcast; the rate at the fake."""
-    message = workdir / "news.txt"
-    message.write_text(NEWS, encoding="utf-8")
     with database(backend, args.postgres, workdir) as url:
         upgrade_database(workdir, url)
-        queue_broadcast(url, args.subscribers)
+        queue_broadcast(url, FIRST_CHAT, args.subscribers)
         async with FakeTelegramServer(enforce_limits=True) as server:
-            settings = {
-                "POLICYBOT_TELEGRAM__TOKEN": DEFAULT_TOKEN,
-                "POLICYBOT_TELEGRAM__BASE_URL": server.base_url,
-                "POLICYBOT_LOGGING__LEVEL": "WARNING",
-                **scaleout_settings(args.redis, 3.0).environment,
-            }
-            environment = ServeProcess(workdir, url, settings).environment()
-            command = [sys.executable, "-m", "bot.cli", "broadcast", "--campaign", CAMPAIGN]
-            senders = [
-                await asyncio.create_subprocess_exec(
-                    *command, "--message", str(message), cwd=REPO, env=environment,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )
-                for _ in range(2)
-            ]  # fmt: skip
-            await asyncio.gather(*(sender.wait() for sender in senders))
-            calls = [c for c in server.calls("sendMessage") if isinstance(c.chat_id, int)]
-            counts = Counter(call.chat_id for call in calls)
-            peak = max(Counter(int(call.at) for call in calls).values(), default=0)
+            senders = BroadcastSenders(
+                workdir, url, server, scaleout_settings(args.redis, 3.0).environment
+            )
+            await senders.start(2)
+            await senders.wait()
+            counts = senders.delivered(FIRST_CHAT, args.subscribers)
+            calls = [c for c in server.calls("sendMessage") if c.chat_id in counts]
             limited = len(server.rate_limited)
     duplicates = sum(count - 1 for count in counts.values())
-    lost = sum(1 for n in range(args.subscribers) if counts[FIRST_CHAT + n] == 0)
+    lost = args.subscribers - len(counts)
     # From the first send to the last: the senders' start-up is not sending time.
     span = calls[-1].at - calls[0].at if len(calls) > 1 else 0.0
     rate = (len(calls) - 1) / span if span > 0 else 0.0
+    peak = max(Counter(int(call.at) for call in calls).values(), default=0)
     verdict = "ok" if rate <= TELEGRAM_LIMIT and peak <= TELEGRAM_LIMIT else "OVER 30/s"
     return (
         f"{backend:10} 2 senders  {len(calls):5} sent in {span:5.1f} s = {rate:5.1f}/s "

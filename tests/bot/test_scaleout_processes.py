@@ -32,9 +32,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.campaigns.pacing import SendLimits
 from bot.storage.engine import create_engine_for
 from bot.storage.models import DeliveryRecord, LegalAidCase, OutboxMessage
 from handlers import texts
+from tests.bot.scaleout_broadcast import BroadcastSenders, queue_broadcast
 from tests.bot.scaleout_cluster import (
     Cluster,
     fresh_postgres_database,
@@ -56,6 +58,7 @@ REDIS_URL_ENV = "POLICYBOT_TEST_REDIS_URL"
 PROCESSES = 3
 SESSIONS, MESSAGES, WEB_CONCURRENCY = 300, 5, 24
 REFERRALS, DOUBLED = 30, 10
+SUBSCRIBERS = 120
 PER_SESSION_LIMIT = 30
 LEASE_SECONDS = 3.0
 # Waiting for the survivors' senders: a bound on a hang only (the lease plus slow polls).
@@ -120,6 +123,45 @@ async def kill_midway(cluster: Cluster, driver: ReferralDriver, figures: dict[st
     victim = cluster.processes[0]
     figures["steps_done_at_kill"] = driver.steps_done
     cluster.kill(victim)
+
+
+async def broadcast_with_a_kill(
+    senders: BroadcastSenders, first_chat: int, figures: dict[str, object]
+) -> None:
+    """Two senders of one broadcast, one SIGKILLed a third of the way; after the lease the
+    command is run once more, as an operator is told to."""
+    await senders.start(2)
+    figures["broadcast_sender_killed"] = await senders.kill_one_after(
+        first_chat, SUBSCRIBERS, SUBSCRIBERS // 3
+    )
+    await senders.wait()
+    await asyncio.sleep(LEASE_SECONDS + 2)  # the killed sender's claims lapse
+    await senders.start(1)
+    await senders.wait()
+
+
+def broadcast_problems(delivered: Counter[int], first_chat: int, killed: object) -> list[str]:
+    """Everyone got the news; twice only for the few a SIGKILL caught between Telegram's answer
+    and the commit (at most the sends in flight), never otherwise."""
+    lost = [chat for chat in range(first_chat, first_chat + SUBSCRIBERS) if not delivered[chat]]
+    duplicates = sum(count - 1 for count in delivered.values())
+    allowed = SendLimits().max_in_flight if killed else 0
+    problems = [f"broadcast: {len(lost)} of {SUBSCRIBERS} subscribers never got it"] if lost else []
+    if duplicates > allowed:
+        problems.append(
+            f"broadcast: {duplicates} duplicate deliveries by two senders (allowed {allowed})"
+        )
+    return problems
+
+
+async def metrics_problems(http: httpx.AsyncClient, cluster: Cluster) -> tuple[list[str], bool]:
+    """/metrics of a live process in Prometheus text; (problems, whether it exists)."""
+    response = await http.get(f"{cluster.live()[0].base_url}/metrics", timeout=30)
+    if response.status_code == 404:
+        return [], False
+    if response.status_code != 200 or "# TYPE" not in response.text:
+        return [f"/metrics: {response.status_code} {response.text[:200]!r}"], True
+    return [], True
 
 
 async def settle(database_url: str) -> dict[str, int]:
@@ -236,6 +278,9 @@ async def test_three_processes_act_as_one_bot_under_load_and_a_kill(
         cluster = Cluster.of(
             PROCESSES, tmp_path, scaleout_database, settings, webhook_path=WEBHOOK_PATH
         )
+        first_subscriber = 900_000 + rng.randrange(10**5)
+        (tmp_path / "broadcast").mkdir()
+        senders = BroadcastSenders(tmp_path / "broadcast", scaleout_database, server, settings)
         try:
             problems += await cluster.start()
             for process in cluster.processes:
@@ -252,6 +297,7 @@ async def test_three_processes_act_as_one_bot_under_load_and_a_kill(
                     f"one session got {burst.accepted} answers from {PROCESSES} processes in "
                     f"{burst.seconds:.1f} s; the per-session limit allows {allowed}"
                 )
+            queue_broadcast(scaleout_database, first_subscriber, SUBSCRIBERS)
             referrals = make_referrals(REFERRALS, rng, 700_000 + rng.randrange(10**5), DOUBLED)
             driver = ReferralDriver(
                 server, cluster, http, WEBHOOK_SECRET, STAFF_USER, STAFF_CHAT, rng
@@ -261,14 +307,21 @@ async def test_three_processes_act_as_one_bot_under_load_and_a_kill(
             await asyncio.gather(
                 web.run(SESSIONS, MESSAGES, WEB_CONCURRENCY),
                 kill_midway(cluster, driver, figures),
+                broadcast_with_a_kill(senders, first_subscriber, figures),
                 *(driver.run(referral) for referral in referrals),
             )
             figures["load_seconds"] = round(time.monotonic() - began, 1)
+            if not cluster.killed or figures["steps_done_at_kill"] == REFERRALS * STEPS:
+                problems.append(f"the kill did not land while referrals were in flight: {figures}")
+            found, present = await metrics_problems(http, cluster)
+            problems += found
+            missing += () if present else ("/metrics",)
             left = await settle(scaleout_database)
             if left:
                 problems.append(f"left unsettled after {SETTLE_TIMEOUT_SECONDS:.0f} s: {left}")
             await asyncio.sleep(1.0)  # a send already under way reaches the fake server
         finally:
+            await senders.stop()
             cluster.stop()
         figures.update(
             web_statuses=dict(web.statuses), web_resends=web.resends, retaps=driver.retaps
@@ -276,6 +329,11 @@ async def test_three_processes_act_as_one_bot_under_load_and_a_kill(
         if web.unanswered or set(web.statuses) - {200}:
             problems.append(f"web chat: {dict(web.statuses)}, unanswered {web.unanswered}")
         problems += referral_problems(referrals, cases_by_phone(scaleout_database), server)
+        problems += broadcast_problems(
+            senders.delivered(first_subscriber, SUBSCRIBERS),
+            first_subscriber,
+            figures.get("broadcast_sender_killed"),
+        )
     for name, value in figures.items():
         record_property(name, value)
     print(f"\nfigures {figures}; settings this checkout lacks: {missing or 'none'}")
