@@ -32,6 +32,8 @@ from tests.bot.serve_process import REPO, ServeProcess
 
 REDIS_SETTING = "POLICYBOT_REDIS__URL"
 LEASE_SETTING = "POLICYBOT_SENDERS__LEASE_SECONDS"
+# Three processes importing the library at once on a loaded two-core machine start slowly.
+START_TIMEOUT_SECONDS = 240.0
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,13 @@ class Cluster:
         for number in range(count):
             directory = workdir / f"serve-{number}"
             directory.mkdir(parents=True, exist_ok=True)
-            process = ServeProcess(directory, database_url, dict(settings), upgrade=False)
+            process = ServeProcess(
+                directory,
+                database_url,
+                dict(settings),
+                upgrade=False,
+                start_timeout=START_TIMEOUT_SECONDS,
+            )
             if webhook_path is not None:
                 process.arguments = ("--webhook", f"{process.base_url}{webhook_path}")
             processes.append(process)
@@ -132,6 +140,7 @@ class Cluster:
                 errors = [line for line in str(outcome).splitlines() if "Error" in line]
                 why = errors[-1].strip() if errors else type(outcome).__name__
                 failures.append(f"{process.base_url} failed to start beside the others: {why}")
+                process.kill()  # one that never answered /healthz
                 await asyncio.to_thread(process.start)
         return failures
 

@@ -39,6 +39,7 @@ class ServeProcess:
     # Run `policybot db upgrade` before the first start; off when the caller upgraded once for
     # several processes on one database.
     upgrade: bool = True
+    start_timeout: float = START_TIMEOUT_SECONDS
     starts: int = 0
     _process: subprocess.Popen[bytes] | None = None
 
@@ -95,7 +96,7 @@ class ServeProcess:
                 stderr=log,
             )
         self.starts += 1
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 self._process = None  # may be started again
