@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from bot.app import build_app
@@ -68,3 +72,55 @@ async def running_server(**sections: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await serving
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    requests: int
+    errors: int
+    seconds: float
+    p50: float
+    p99: float
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds
+
+
+async def chat_load(base_urls: Sequence[str], requests: int, concurrency: int) -> LoadFigures:
+    """`concurrency` clients, each its own session, post QUESTIONS and (every third request) the
+    first chip of their last answer to /api/chat, `requests` in all; request n goes to
+    `base_urls[n % len(base_urls)]`, as a round-robin proxy sends them."""
+    latencies: list[float] = []
+    errors = 0
+    next_request = iter(range(requests))
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+
+        async def client(number: int) -> None:
+            nonlocal errors
+            session = f"bench-session-{number:04d}-{os.getpid()}"
+            choice: str | None = None
+            for n in next_request:
+                body: dict[str, object] = {"session": session}
+                if choice is not None and n % 3 == 0:
+                    body["choice"] = choice  # tap the first chip of the last answer
+                else:
+                    body["text"] = QUESTIONS[n % len(QUESTIONS)]
+                started = time.perf_counter()
+                url = f"{base_urls[n % len(base_urls)]}/api/chat"
+                response = await http.post(url, json=body)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    errors += 1
+                    continue
+                replies = response.json()["replies"]
+                chips = [c["choice"] for r in replies for c in r["choices"]]
+                choice = chips[0] if chips else None
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client(n) for n in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return LoadFigures(
+        requests, errors, elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99)
+    )

@@ -34,6 +34,12 @@ class ServeProcess:
     database_url: str
     settings: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    # Extra `serve` arguments (e.g. --webhook URL).
+    arguments: tuple[str, ...] = ()
+    # Run `policybot db upgrade` before the first start; off when the caller upgraded once for
+    # several processes on one database.
+    upgrade: bool = True
+    start_timeout: float = START_TIMEOUT_SECONDS
     starts: int = 0
     _process: subprocess.Popen[bytes] | None = None
 
@@ -48,7 +54,7 @@ class ServeProcess:
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def _environment(self) -> dict[str, str]:
+    def environment(self) -> dict[str, str]:
         config = self.workdir / "empty.toml"
         config.write_text("", encoding="utf-8")
         environment = {
@@ -64,27 +70,36 @@ class ServeProcess:
     def start(self) -> None:
         """Start (again) and wait until /healthz answers."""
         assert self._process is None, "already running"
-        if self.starts == 0:
+        if self.starts == 0 and self.upgrade:
             # As an operator does before the first start: PostgreSQL is never upgraded by serve.
             subprocess.run(
                 [sys.executable, "-m", "bot.cli", "db", "upgrade"],
                 cwd=REPO,
-                env=self._environment(),
+                env=self.environment(),
                 check=True,
                 capture_output=True,
             )
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "bot.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    *self.arguments,
+                ],
                 cwd=REPO,
-                env=self._environment(),
+                env=self.environment(),
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )
         self.starts += 1
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
+                self._process = None  # may be started again
                 raise RuntimeError(f"policybot serve exited: {self.log()[-2000:]}")
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
@@ -92,6 +107,10 @@ class ServeProcess:
             except httpx.HTTPError:
                 time.sleep(0.02)
         raise TimeoutError(f"policybot serve did not start: {self.log()[-2000:]}")
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook, no flush — a crash."""
