@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from bot.storage.engine import run_transaction
@@ -30,6 +30,8 @@ BUNDLED_PLAN = "tianjin-2023-county-migrant-plan.txt"
 # The rights library: national laws as Markdown, with their MANIFEST.md, beside the plan.
 BUNDLED_LAWS = "laws"
 CURATION_SUFFIX = ".curated.toml"
+# Any fixed number, distinct from the schema's and the rounds' advisory locks.
+IMPORT_LOCK_KEY = 6_079_191_303
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +63,11 @@ def read_source(source: Path) -> tuple[Document, Curation | None]:
     return document, curation
 
 
-def import_source(source: Path, *, session: Session) -> ImportReport:
+def import_source(source: Path, *, session: Session, commit: bool = True) -> ImportReport:
     document, curation = read_source(source)
     outcome = import_document(document, curation, session=session)
-    session.commit()
+    if commit:
+        session.commit()
     curated = len(curation.clauses) if curation else 0
     return ImportReport(document, curated, outcome)
 
@@ -78,12 +81,23 @@ def bundled_sources() -> list[Path]:
 
 
 def import_startup_sources(engine: Engine, extra_sources: list[Path]) -> list[ImportReport]:
-    """The bundled library (first start, or a newer bundled text) and any configured sources."""
+    """The bundled library (first start, or a newer bundled text) and any configured sources.
+
+    Several processes starting at once on a fresh database would each find the documents missing
+    and insert them twice: the first to start imports under a database-wide lock (an advisory lock
+    on PostgreSQL, the writer lock on SQLite) and the others wait, then find everything unchanged.
+    """
     with Session(engine) as session:
-        return [
-            import_source(source, session=session)
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
+        else:
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        reports = [
+            import_source(source, session=session, commit=False)
             for source in [*bundled_sources(), *extra_sources]
         ]
+        session.commit()
+        return reports
 
 
 class SqlFeatureCache:
