@@ -47,6 +47,8 @@ from knowledge.match import Matcher
 USER_KEY_SECRET_NAME = "user_key_hmac"
 # Channels whose outbox transport can reach a person later, so job digests can be pushed there.
 PUSH_CHANNELS = frozenset({"telegram", "wechat"})
+# A campaign an organiser starts shows in answers within this many seconds in every process.
+CAMPAIGN_NOTICES_FRESH_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +258,7 @@ def compose(
         subscriptions=Subscriptions(
             SqlSubscriptionStore(engine), broadcast_channels=broadcast_channels
         ),
-        campaigns=SqlCampaignNotices(engine),
+        campaigns=SqlCampaignNotices(engine, fresh_for=CAMPAIGN_NOTICES_FRESH_SECONDS),
         jobs=jobs_flow,
     )
     return App(

@@ -301,4 +301,6 @@ class JobsFlow(Flow):
 
     async def before(self, message: IncomingMessage) -> tuple[Reply, ...]:
         """Digests kept for the person (WeChat outside its window), shown before the answer."""
+        if message.channel not in self._push_channels:  # nothing is ever held for them
+            return ()
         return tuple(await self._board.held_digests(message))

@@ -3,6 +3,7 @@ thread (like `SqlDialogueStore`): subscriptions and the campaign information ans
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TypeVar
@@ -15,6 +16,8 @@ from bot.storage.repositories import broadcasts, campaigns
 from handlers.campaigns import CampaignNotice
 
 T = TypeVar("T")
+# Topics × days kept at most; a handful of topics, so this is only reached across many days.
+MAX_KEPT_TOPIC_DAYS = 256
 
 
 class _Transactions:
@@ -45,11 +48,37 @@ class SqlSubscriptionStore(_Transactions):
 
 
 class SqlCampaignNotices(_Transactions):
-    """`handlers.campaigns.CampaignNotices` on an SQLAlchemy engine."""
+    """`handlers.campaigns.CampaignNotices` on an SQLAlchemy engine.
+
+    With `fresh_for` > 0 the running campaigns per topic and day are kept that many seconds in
+    this process: every answer asks, and campaigns change a few times a season.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        fresh_for: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(engine)
+        self._fresh_for = fresh_for
+        self._clock = clock
+        self._kept: dict[tuple[str, date], tuple[float, list[CampaignNotice]]] = {}
 
     async def notices_for(self, topic: str, today: date) -> Sequence[CampaignNotice]:
+        key = (topic, today)
+        kept = self._kept.get(key)
+        if kept is not None and self._clock() - kept[0] < self._fresh_for:
+            return kept[1]
+
         def running(session: Session) -> list[CampaignNotice]:
             found = campaigns.running_campaigns(topic, today, session=session)
             return [CampaignNotice(c.code, c.name, c.info) for c in found]
 
-        return await self._run(running)
+        notices = await self._run(running)
+        if self._fresh_for > 0:
+            if len(self._kept) > MAX_KEPT_TOPIC_DAYS:  # yesterday's keys: start afresh
+                self._kept.clear()
+            self._kept[key] = (self._clock(), notices)
+        return notices

@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.storage.engine import in_transaction
-from bot.storage.models import QuestionRow
 from bot.storage.repositories import campaigns, conversations
 from bot.storage.turns import TurnTransactions
 from handlers.messages import QuestionRecord
@@ -20,22 +19,22 @@ from handlers.messages import QuestionRecord
 T = TypeVar("T")
 
 
-def question_row(
+def question_values(
     user_key: str, channel: str, record: QuestionRecord, *, text: str | None
-) -> QuestionRow:
-    """A question's numbers (and text, where given) as its row."""
-    return QuestionRow(
-        user_key=user_key,
-        channel=channel,
-        document_key=record.document,
-        clause_id=record.clause,
-        score=record.score,
-        topic=record.topic,
-        fallback=record.fallback,
-        handoff=record.handoff,
-        latency_ms=round(record.latency_ms, 3),
-        text=text,
-    )
+) -> dict[str, Any]:
+    """A question's numbers (and text, where given) as its row's columns."""
+    return {
+        "user_key": user_key,
+        "channel": channel,
+        "document_key": record.document,
+        "clause_id": record.clause,
+        "score": record.score,
+        "topic": record.topic,
+        "fallback": record.fallback,
+        "handoff": record.handoff,
+        "latency_ms": round(record.latency_ms, 3),
+        "text": text,
+    }
 
 
 class SqlDialogueStore:
@@ -73,8 +72,8 @@ class SqlDialogueStore:
     async def record_question(
         self, user_key: str, channel: str, record: QuestionRecord, *, text: str | None
     ) -> int:
-        row = question_row(user_key, channel, record, text=text)
-        return await self._run(lambda s: conversations.record_question(row, session=s))
+        values = question_values(user_key, channel, record, text=text)
+        return await self._run(lambda s: conversations.record_question(values, session=s))
 
     async def record_feedback(
         self, question_id: int, user_key: str, *, useful: bool, text: str | None

@@ -47,9 +47,15 @@ class OpenTurn:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     in_flight: Future[object] | None = None
     open: bool = True
+    # SQLite, once the writer lock is held: statements on a local file that nobody else may
+    # write run at once, on the loop. A hop to a thread per statement would make every other
+    # request's turn wait for the loop to come round, several times per turn.
+    inline: bool = False
 
     async def run(self, work: Callable[[], T]) -> T:
         """`work` on the turn's pool, one statement batch at a time, with the turn visible to it."""
+        if self.inline:
+            return work()
         context = contextvars.copy_context()
         future: Future[T] = self.executor.submit(context.run, work)
         self.in_flight = future  # type: ignore[assignment]
@@ -87,8 +93,8 @@ class TurnTransactions:
         # An in-memory SQLite database is one shared connection: nothing may hold it across awaits,
         # so there turns only queue in this process and each call commits on its own.
         self._shared_connection = self._sqlite and is_in_memory_sqlite(engine.url)
-        # SQLite has one writer: one turn at a time, on a thread of its own, so a transaction that
-        # waits for the writer lock on another worker thread never blocks the turn holding it.
+        # SQLite has one writer: one turn at a time. Its writer lock is waited for on a thread of
+        # its own (another process may hold it), never on the loop or the shared worker thread.
         open_at_once = 1 if self._sqlite else max_open
         self._slots = asyncio.Semaphore(open_at_once)
         self._executor = ThreadPoolExecutor(open_at_once, thread_name_prefix="turn")
@@ -107,6 +113,7 @@ class TurnTransactions:
             )
             try:
                 await turn.run(lambda: self._begin(turn.session, user_key))
+                turn.inline = self._sqlite
                 token = _current.set(turn)
                 try:
                     yield
@@ -148,6 +155,9 @@ async def _finish(turn: OpenTurn, *, rollback: bool) -> None:
         finally:
             turn.session.close()
 
+    if turn.inline:
+        finish()
+        return
     # A plain submit (not `run`): the statement in flight may still be on this very pool.
     done = turn.executor.submit(finish)
     await asyncio.shield(asyncio.wrap_future(done))

@@ -2,35 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
 from bot.storage.models import ConversationRecord, QuestionRow, UserRecord, utc_now
 
 FORGOTTEN_USER_KEY = "forgotten"
+CONVERSATIONS: Table = ConversationRecord.__table__  # type: ignore[attr-defined]
+QUESTIONS: Table = QuestionRow.__table__  # type: ignore[attr-defined]
+_BY_KEY = CONVERSATIONS.c.user_key == bindparam("key")
+_LOAD_STATE = select(CONVERSATIONS.c.state).where(_BY_KEY)
+_DELETE_STATE = delete(CONVERSATIONS).where(_BY_KEY)
+_UPDATE_STATE = (
+    update(CONVERSATIONS)
+    .where(_BY_KEY)
+    .values(state=bindparam("state"), updated_at=bindparam("updated_at"))
+)
+_INSERT_STATE = insert(CONVERSATIONS).values(
+    user_key=bindparam("key"), state=bindparam("state"), updated_at=bindparam("updated_at")
+)
+_INSERT_QUESTION = insert(QUESTIONS).returning(QUESTIONS.c.id)
 
 
 def load_state(user_key: str, *, session: Session) -> dict[str, Any]:
-    record = session.get(ConversationRecord, user_key)
-    return dict(record.state) if record else {}
+    # Prepared statements on the connection, no unit of work: every message reads and writes its
+    # state once, and the ORM's bookkeeping was most of a turn's cost (scripts/bench_framework.py).
+    stored = session.connection().execute(_LOAD_STATE, {"key": user_key}).scalar_one_or_none()
+    return dict(stored) if stored else {}
 
 
 def save_state(user_key: str, state: dict[str, Any], *, session: Session) -> None:
     """A person's state; an empty one deletes the row (after /forget nothing is left behind)."""
-    record = session.get(ConversationRecord, user_key)
+    connection = session.connection()
     if not state:
-        if record is not None:
-            session.delete(record)
+        connection.execute(_DELETE_STATE, {"key": user_key})
         return
-    if record is None:
-        session.add(ConversationRecord(user_key=user_key, state=dict(state)))
-    else:
-        record.state = dict(state)
-        record.updated_at = utc_now()
-        session.add(record)
+    values = {"key": user_key, "state": dict(state), "updated_at": utc_now()}
+    if connection.execute(_UPDATE_STATE, values).rowcount:
+        return
+    savepoint = connection.begin_nested()
+    try:
+        connection.execute(_INSERT_STATE, values)
+        savepoint.commit()
+    except IntegrityError:  # created a moment ago outside a turn (a turn holds the person's lock)
+        savepoint.rollback()
+        connection.execute(_UPDATE_STATE, values)
 
 
 def touch_user(
@@ -57,12 +78,11 @@ def touch_user(
     session.add(user)
 
 
-def record_question(row: QuestionRow, *, session: Session) -> int:
-    """Insert an asked question's row; returns its id."""
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    return row.id
+def record_question(values: Mapping[str, Any], *, session: Session) -> int:
+    """Insert an asked question's row (its columns but the id; `asked_at` defaults to now);
+    returns its id."""
+    row = {"asked_at": utc_now(), "useful": None, "text": None, **values}
+    return int(session.connection().execute(_INSERT_QUESTION, row).scalar_one())
 
 
 def record_feedback(
