@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -112,7 +113,8 @@ class TurnTransactions:
                 self._engine, Session(self._engine, expire_on_commit=False), self._executor
             )
             try:
-                await turn.run(lambda: self._begin(turn.session, user_key))
+                if not (self._sqlite and _writer_lock_at_once(turn.session)):
+                    await turn.run(lambda: self._begin(turn.session, user_key))
                 turn.inline = self._sqlite
                 token = _current.set(turn)
                 try:
@@ -140,6 +142,26 @@ class TurnTransactions:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.execute(ADVISORY_LOCK_SQL, {"key": user_key})
+
+
+def _writer_lock_at_once(session: Session) -> bool:
+    """SQLite's writer lock if nobody holds it, taken on the loop without waiting (one process
+    alone never waits); False, and nothing begun, when another process holds it."""
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    cursor = driver.cursor()
+    try:
+        (waits,) = cursor.execute("PRAGMA busy_timeout").fetchone()
+        cursor.execute("PRAGMA busy_timeout=0")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # database is locked
+            return False
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={int(waits)}")
+        return True
+    finally:
+        cursor.close()
 
 
 async def _finish(turn: OpenTurn, *, rollback: bool) -> None:
