@@ -319,12 +319,14 @@ class Matcher:
         coverages = {i: content.coverage(self.index.features[i]) for i in shortlist}
         raw_scores = {i: scores[i] for i in shortlist}
         listed = set(shortlist)
-        asked_kinds = {kind.name for kind in shapes.answer_kinds if kind.asks.search(asked)}
         for i in range(len(scores)):
             # Clauses past the shortlist count as explaining nothing, so all share one scale.
             scores[i] *= (COVERAGE_FLOOR + coverages.get(i, 0.0)) ** COVERAGE_EXPONENT
-            if asked_kinds & self._answer_kinds[i]:
-                scores[i] *= 1 + ANSWER_KIND_BONUS
+        asked_kinds = {kind.name for kind in shapes.answer_kinds if kind.asks.search(asked)}
+        if asked_kinds:
+            for i in shortlist:
+                if not asked_kinds.isdisjoint(self._answer_kinds[i]):
+                    scores[i] *= 1 + ANSWER_KIND_BONUS
         order = sorted(listed, key=scores.__getitem__, reverse=True)
         organic = [i for i in order[:MAX_RANKED] if scores[i] > 0]
         is_close = len(organic) > 1 and scores[organic[1]] >= AMBIGUITY_RATIO * scores[organic[0]]
