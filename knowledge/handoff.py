@@ -20,6 +20,8 @@ from typing import Any
 class HandoffRules:
     first_person: re.Pattern[str]
     hypothetical: re.Pattern[str]
+    conditional_after: re.Pattern[str]
+    ongoing: re.Pattern[str]
     sentence_end: re.Pattern[str]
     labour_context: re.Pattern[str]
     disputes: tuple[re.Pattern[str], ...]
@@ -43,6 +45,8 @@ def parse_handoff_rules(data: Mapping[str, Any]) -> HandoffRules:
     return HandoffRules(
         first_person=_compile(data.get("first_person"), "first_person"),
         hypothetical=_compile(data.get("hypothetical"), "hypothetical"),
+        conditional_after=_compile(data.get("conditional_after", r"(?!x)x"), "conditional_after"),
+        ongoing=_compile(data.get("ongoing", r"(?!x)x"), "ongoing"),
         sentence_end=_compile(data.get("sentence_end"), "sentence_end"),
         labour_context=_compile(data.get("labour_context"), "labour_context"),
         disputes=tuple(_compile(value, name) for name, values in kinds.items() for value in values),
@@ -73,9 +77,14 @@ def is_handoff(text: str, rules: HandoffRules) -> bool:
     is_first_person = bool(rules.first_person.search(text))
     for pattern in (*rules.disputes, *rules.asks_for_help):
         for match in pattern.finditer(text):
-            happened = "了" in text[match.start() : match.end() + 2]
-            if (is_first_person or happened) and not _is_hypothetical_before(
-                rules, text, match.start()
+            told = text[max(0, match.start() - 2) : match.end() + 2]
+            happened = "了" in text[match.start() : match.end() + 2] or bool(
+                rules.ongoing.search(told)
+            )
+            if (
+                (is_first_person or happened)
+                and not _is_hypothetical_before(rules, text, match.start())
+                and not rules.conditional_after.match(text, match.end())
             ):
                 return True
     return False

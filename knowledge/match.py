@@ -52,6 +52,10 @@ RESIDUAL_SHARE = 0.25
 VOCABULARY_WORD_FREQUENCY = 300
 # The plan's framing (notice, parts) yields to its operative clauses when both fit equally.
 FRAMING_FACTOR = 0.9
+# A sanction yields to the duty it enforces unless the question asks what follows a breach.
+SANCTION_FACTOR = 0.75
+# A shortlisted clause that gives the kind of thing asked (a time limit for 多久) gains this share.
+ANSWER_KIND_BONUS = 0.2
 
 
 class Verdict(StrEnum):
@@ -166,6 +170,23 @@ class Matcher:
             for position, entry in enumerate(self.index.entries)
             if entry.clause.kind in ("preamble", "part")
         ]
+        kinds = self._signals.shapes.answer_kinds
+        self._answer_kinds: tuple[frozenset[str], ...] = tuple(
+            frozenset(
+                kind.name
+                for kind in kinds
+                if kind.answers.search(
+                    entry.clause.text + (entry.curated.summary if entry.curated else "")
+                )
+            )
+            for entry in self.index.entries
+        )
+        heading = self._signals.shapes.sanction_heading
+        self._sanctions = [
+            position
+            for position, entry in enumerate(self.index.entries)
+            if heading.search(entry.context)
+        ]
         # The plan is the first document; laws are the rest. Items only: no headings as companions.
         self._plan_key = self.index.entries[0].document_key if self.index.entries else ""
         self._by_family: dict[str, list[int]] = {}
@@ -210,9 +231,15 @@ class Matcher:
         """Weighted features of a normalised, corrected question."""
         return self._query.read(text)[0]
 
-    def _scores(self, features: Mapping[str, float], *, is_overview: bool) -> list[float]:
-        """BM25 scores with headings kept for overview questions and the framing yielding."""
+    def _scores(
+        self, features: Mapping[str, float], *, is_overview: bool, asks_sanction: bool = False
+    ) -> list[float]:
+        """BM25 scores with headings kept for overview questions, the framing and (unless asked
+        for) the sanctions yielding."""
         scores = self.index.score(features)
+        if not asks_sanction:
+            for position in self._sanctions:
+                scores[position] *= SANCTION_FACTOR
         for position, height in self._heights.items():
             if is_overview:
                 scores[position] *= OVERVIEW_FACTOR[min(height, len(OVERVIEW_FACTOR)) - 1]
@@ -282,7 +309,9 @@ class Matcher:
         asked = shapes.overview.sub(" ", shapes.plan_itself.sub(" ", text)) if is_overview else text
         features, term_spans = self._query.read(asked)
         content = self._content.read(asked, term_spans, self._query.expansions)
-        scores = self._scores(features, is_overview=is_overview)
+        scores = self._scores(
+            features, is_overview=is_overview, asks_sanction=bool(shapes.asks_sanction.search(text))
+        )
         handoff = is_handoff(text, self._signals.handoff)
         order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
         # Among the best-scoring clauses, the one that explains more of the question ranks first.
@@ -293,6 +322,11 @@ class Matcher:
         for i in range(len(scores)):
             # Clauses past the shortlist count as explaining nothing, so all share one scale.
             scores[i] *= (COVERAGE_FLOOR + coverages.get(i, 0.0)) ** COVERAGE_EXPONENT
+        asked_kinds = {kind.name for kind in shapes.answer_kinds if kind.asks.search(asked)}
+        if asked_kinds:
+            for i in shortlist:
+                if not asked_kinds.isdisjoint(self._answer_kinds[i]):
+                    scores[i] *= 1 + ANSWER_KIND_BONUS
         order = sorted(listed, key=scores.__getitem__, reverse=True)
         organic = [i for i in order[:MAX_RANKED] if scores[i] > 0]
         is_close = len(organic) > 1 and scores[organic[1]] >= AMBIGUITY_RATIO * scores[organic[0]]
