@@ -19,7 +19,11 @@ from bot.channels.registry import CHANNELS
 from bot.console.passwords import Passwords
 from bot.events import log_event
 from bot.knowledge_base import build_knowledge, import_startup_sources
+from bot.limits.shared_redis import SharedRedis
 from bot.live_knowledge import LiveKnowledge
+from bot.monitoring.backlog import BacklogCollector
+from bot.monitoring.metrics import Metrics
+from bot.monitoring.observed_dialogue import ObservedDialogue
 from bot.settings import Settings
 from bot.storage.campaign_store import SqlCampaignNotices, SqlSubscriptionStore
 from bot.storage.case_desk import SqlCaseDesk
@@ -69,6 +73,11 @@ class App:
     desk: SqlCaseDesk
     # The daily job digests, sent beside each channel's outbox.
     digests: JobDigests
+    # This process's metrics (/metrics), counted where the channels hand over their messages.
+    metrics: Metrics
+    # The process's one Redis client (`[redis] url`), closed by the server at shutdown; None:
+    # every limit is kept in this process's memory.
+    redis: SharedRedis | None = None
 
     @property
     def matcher(self) -> Matcher:
@@ -92,7 +101,7 @@ class App:
         deps = ChannelDeps(
             settings=self.settings,
             engine=self.engine,
-            dialogue=self.dialogue,
+            dialogue=ObservedDialogue(self.dialogue, self.metrics),
             user_keys=self.user_keys,
             casework=self.casework,
             converter=self.matcher.converter,
@@ -100,6 +109,7 @@ class App:
             send_outbox=self.send_outbox,
             alone=alone,
             webhook_url=webhook_url,
+            redis=self.redis,
         )
         return [parts for spec in CHANNELS if (parts := spec.build(deps)) is not None]
 
@@ -131,6 +141,11 @@ class App:
     async def housekeeping(self, channels: Sequence[ChannelParts] = ()) -> None:
         """The round in a worker thread, so the event loop never waits on it."""
         await asyncio.to_thread(self.upkeep, channels)
+
+    async def close(self) -> None:
+        """What the process holds open beside the engine: the Redis client."""
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 def prepare_engine(settings: Settings) -> Engine:
@@ -261,6 +276,8 @@ def compose(
         campaigns=SqlCampaignNotices(engine, fresh_for=CAMPAIGN_NOTICES_FRESH_SECONDS),
         jobs=jobs_flow,
     )
+    metrics = Metrics()
+    metrics.add(BacklogCollector(engine))
     return App(
         settings=settings,
         engine=engine,
@@ -281,4 +298,6 @@ def compose(
             lease_seconds=settings.senders.lease_seconds,
             now=clock,
         ),
+        metrics=metrics,
+        redis=SharedRedis.from_settings(settings.redis),
     )

@@ -10,23 +10,21 @@ from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 
 from bot.app import App
 from bot.channels.base import ChannelParts
 from bot.events import log_event
 from bot.housekeeping import keep_house
-
-
-async def healthz(_request: Request) -> Response:
-    return JSONResponse({"ok": True})
+from bot.monitoring.endpoints import RequestCounter, monitoring_routes
+from bot.monitoring.readiness import Readiness
 
 
 def build_server(app: App, channels: Sequence[ChannelParts]) -> Starlette:
-    """The server's routes and lifespan for the built channels."""
-    routes: list[BaseRoute] = [Route("/healthz", healthz)]
+    """The server's routes and lifespan for the built channels; /healthz and /metrics beside
+    them, every request counted."""
+    routes: list[BaseRoute] = monitoring_routes(Readiness(app.engine, app.redis), app.metrics)
     for parts in channels:
         routes += parts.routes
 
@@ -62,6 +60,11 @@ def build_server(app: App, channels: Sequence[ChannelParts]) -> Starlette:
             for parts in channels:
                 for stop in parts.shutdown:
                     await stop()
+            await app.close()
             log_event("server_stopped")
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestCounter, routes=routes, metrics=app.metrics)],
+    )

@@ -252,6 +252,23 @@ class JobsSettings(Section):
     check_seconds: float = Field(default=60, gt=0, le=3600)
 
 
+class RedisSettings(Section):
+    """Redis shared by every process: rate limits, Telegram's send pace, WeChat de-duplication.
+    Without a URL each process keeps these in its own memory (right for one process only)."""
+
+    url: str | None = None
+    key_prefix: str = Field(default="policybot", min_length=1, max_length=64)
+
+    @field_validator("url")
+    @classmethod
+    def _is_redis_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value.strip()
+
+
 class Settings(BaseSettings):
     """Everything the bot can be configured with; build it with `load_settings`."""
 
@@ -275,6 +292,7 @@ class Settings(BaseSettings):
     senders: SendersSettings = SendersSettings()
     console: ConsoleSettings = ConsoleSettings()
     jobs: JobsSettings = JobsSettings()
+    redis: RedisSettings = RedisSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -158,3 +158,42 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+# ---------------------------------------------------------------- a real Redis
+
+TEST_REDIS_URL_ENV = "POLICYBOT_TEST_REDIS_URL"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The configured Redis once it has answered PING; skipped when unset or silent."""
+    import redis
+
+    url = os.environ.get(TEST_REDIS_URL_ENV, "").strip()
+    if not url:
+        pytest.skip(f"{TEST_REDIS_URL_ENV} is not set")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.skip(f"Redis at {TEST_REDIS_URL_ENV} does not answer: {error}")
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture
+def redis_section(redis_url: str) -> Iterator[dict[str, str]]:
+    """`[redis]` settings with a key prefix of this test's own; its keys are deleted after."""
+    import redis
+
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield {"url": redis_url, "key_prefix": prefix}
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -11,22 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from starlette.routing import BaseRoute
 
 from bot.channels.outbox import OutboxTransport
+from bot.limits.shared_redis import SharedRedis
 from bot.settings import Settings
 from bot.storage.case_desk import StaffChat
 from bot.storage.channel_store import ChannelStore
 from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
-from handlers.dialogue import Dialogue
+from handlers.messages import IncomingMessage, Turn
 from knowledge.normalizer import ScriptConverter
 
 Hook = Callable[[], Awaitable[None]]
 Loop = Callable[[], Coroutine[Any, Any, None]]
+
+
+class Conversation(Protocol):
+    """What a channel hands a message to: the dialogue (as the application observes it)."""
+
+    async def handle(self, message: IncomingMessage) -> Turn: ...
 
 
 class ChannelConfigError(Exception):
@@ -49,7 +56,7 @@ class ChannelDeps:
 
     settings: Settings
     engine: Engine
-    dialogue: Dialogue
+    dialogue: Conversation
     user_keys: UserKeyHasher
     casework: Casework
     converter: ScriptConverter
@@ -60,6 +67,8 @@ class ChannelDeps:
     alone: bool = False
     # The public webhook URL given on the command line (Telegram's), if any.
     webhook_url: str | None = None
+    # With `[redis] url`: the limits every process shares (else each channel counts alone).
+    redis: SharedRedis | None = None
 
 
 @dataclass

@@ -188,6 +188,7 @@ async def send_broadcast(
     from telegram.request import HTTPXRequest
 
     from bot.campaigns.broadcasts import Broadcaster
+    from bot.limits.shared_redis import SharedRedis
     from bot.storage.claims import new_lease
 
     request = HTTPXRequest(
@@ -200,10 +201,32 @@ async def send_broadcast(
     if task is not None:
         with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
             loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    async with Bot(token, base_url=settings.telegram.base_url, request=request) as bot:
-        lease = new_lease("broadcast", settings.senders.lease_seconds)
-        broadcaster = Broadcaster(engine, bot, limits=limits, show_progress=True, lease=lease)
-        return await broadcaster.run(broadcast_id)
+    redis = SharedRedis.from_settings(settings.redis)
+    if redis is None:
+        bot: Bot = Bot(token, base_url=settings.telegram.base_url, request=request)
+    else:
+        # With Redis the broadcast keeps the pace the serving processes keep (one bot, 30/s);
+        # a 429 is still the broadcaster's to wait out (max_retries=0).
+        from telegram.ext import ExtBot
+
+        from bot.channels.telegram.pace_limiter import PacedRateLimiter
+        from bot.limits.send_pace import RedisSendPace
+
+        pace = RedisSendPace.from_settings(redis, settings.broadcast)
+        bot = ExtBot(
+            token,
+            base_url=settings.telegram.base_url,
+            request=request,
+            rate_limiter=PacedRateLimiter(pace, max_retries=0),
+        )
+    try:
+        async with bot:
+            lease = new_lease("broadcast", settings.senders.lease_seconds)
+            broadcaster = Broadcaster(engine, bot, limits=limits, show_progress=True, lease=lease)
+            return await broadcaster.run(broadcast_id)
+    finally:
+        if redis is not None:
+            await redis.aclose()
 
 
 async def bot_username(settings: Settings) -> str | None:

@@ -14,7 +14,6 @@ from telegram import (
     Update,
 )
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     BaseUpdateProcessor,
     CallbackQueryHandler,
@@ -27,9 +26,11 @@ from telegram.ext import (
 from bot.channels.telegram.callbacks import on_broadcast_command, on_error, on_update
 from bot.channels.telegram.casework import on_case_button
 from bot.channels.telegram.context import BotContext, TelegramApplication, TelegramDeps
+from bot.channels.telegram.pace_limiter import rate_limiter
 from bot.channels.telegram.sending import send_with_retry
 from bot.events import log_event
 from bot.housekeeping import keep_house
+from bot.limits.send_pace import SendPace
 from bot.settings import TelegramSettings
 from handlers.casework import CASE_PAYLOAD_PREFIX
 
@@ -112,8 +113,10 @@ def build_application(
     read_timeout: float,
     max_concurrent_updates: int = 64,
     overall_per_second: float = 30,
+    pace: SendPace | None = None,
 ) -> TelegramApplication:
-    """The python-telegram-bot Application with our callbacks; `main` only runs it."""
+    """The python-telegram-bot Application with our callbacks; `main` only runs it. With a
+    shared `pace` (Redis) every send waits its slot in it; else AIORateLimiter, per process."""
     context_types = ContextTypes(context=BotContext)
     application: TelegramApplication = (
         ApplicationBuilder()
@@ -121,7 +124,7 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_file_url)
         .context_types(context_types)
-        .rate_limiter(AIORateLimiter(overall_max_rate=overall_per_second, max_retries=3))
+        .rate_limiter(rate_limiter(pace, max_retries=3, overall_per_second=overall_per_second))
         .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
         .connect_timeout(connect_timeout)
         .read_timeout(read_timeout)
@@ -149,9 +152,11 @@ def run_telegram(
     webhook_url: str | None,
     listen: str,
     port: int,
+    pace: SendPace | None = None,
 ) -> None:
     """Long polling, or a webhook whose every request must carry the secret token."""
     application = build_application(
+        pace=pace,
         token=token,
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,

@@ -17,6 +17,7 @@ from bot.storage.case_desk import StaffChat
 
 if TYPE_CHECKING:
     from bot.channels.telegram.context import TelegramDeps
+    from bot.limits.send_pace import SendPace
 
 DEFAULT_WEBHOOK_PORT = 8443
 DEFAULT_WEBHOOK_PATH = "/telegram"
@@ -59,6 +60,15 @@ def telegram_deps(deps: ChannelDeps, *, alone: bool) -> TelegramDeps:
     )
 
 
+def shared_pace(deps: ChannelDeps) -> SendPace | None:
+    """Telegram's pace shared through Redis (at the broadcasts' rate, a little under 30/s)."""
+    if deps.redis is None:
+        return None
+    from bot.limits.send_pace import RedisSendPace
+
+    return RedisSendPace.from_settings(deps.redis, deps.settings.broadcast)
+
+
 def build(deps: ChannelDeps) -> ChannelParts | None:
     """Alone with a token; on the shared server only with a webhook URL (and its secret)."""
     settings = deps.settings.telegram
@@ -90,6 +100,7 @@ def build(deps: ChannelDeps) -> ChannelParts | None:
                 webhook_url=deps.webhook_url,
                 listen=options.listen,
                 port=options.port if options.port is not None else DEFAULT_WEBHOOK_PORT,
+                pace=shared_pace(deps),
             )
 
         return ChannelParts(CHANNEL, run_alone=run_alone)
@@ -103,6 +114,7 @@ def build(deps: ChannelDeps) -> ChannelParts | None:
         deps=telegram_deps(deps, alone=False),
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
+        pace=shared_pace(deps),
     )
 
     async def start() -> None:

@@ -13,16 +13,16 @@ from telegram.ext import (
 )
 
 from bot.campaigns.chat_broadcasts import ChatBroadcasts
+from bot.channels.base import Conversation
 from bot.user_keys import UserKeyHasher
 from handlers.casework import Casework
-from handlers.dialogue import Dialogue
 
 
 @dataclass(frozen=True, slots=True)
 class TelegramDeps:
     """What the callbacks need, handed over through bot_data instead of globals."""
 
-    dialogue: Dialogue
+    dialogue: Conversation
     user_keys: UserKeyHasher
     # Periodic upkeep while the bot runs (the retention purge); None in tests.
     housekeeping: Callable[[], Awaitable[None]] | None = None

@@ -23,7 +23,7 @@ def build(deps: ChannelDeps) -> ChannelParts | None:
         dialogue=deps.dialogue,
         user_keys=deps.user_keys,
         to_traditional=deps.converter.to_traditional,
-        limits=WebChatLimits.from_settings(deps.settings.web_chat),
+        limits=WebChatLimits.from_settings(deps.settings.web_chat, deps.redis),
     )
     return ChannelParts(
         CHANNEL,

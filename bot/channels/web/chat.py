@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -21,19 +20,24 @@ from pydantic_core import ErrorDetails
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from bot.channels.base import Conversation
 from bot.channels.key_locks import KeyLocks
 from bot.channels.request_body import read_capped_body
 from bot.channels.web.client_address import ClientAddress
 from bot.events import log_event
+from bot.limits.redis_window import RedisWindowLimiter
+from bot.limits.shared_redis import SharedRedis
+from bot.limits.window import SlidingWindowLimiter, WindowLimiter
 from bot.settings import WebChatSettings
 from bot.user_keys import UserKeyHasher
 from handlers import texts
-from handlers.dialogue import Dialogue
 from handlers.messages import IncomingMessage, Reply
 from handlers.payloads import MAX_PAYLOAD_BYTES
 from handlers.referral_prompts import MAX_DESCRIPTION_CHARS
 
 CHANNEL = "web"
+# The per-IP limit counts a keyed hash of the address, never the address itself.
+ADDRESS_KEY_CHANNEL = "web-ip"
 # What the page may send in one message is what the referral's longest answer may be, so the
 # description step's promise (最多 800 字) is the API's limit too.
 MAX_TEXT_CHARS = MAX_DESCRIPTION_CHARS
@@ -41,9 +45,6 @@ MAX_TEXT_CHARS = MAX_DESCRIPTION_CHARS
 MAX_BODY_BYTES = 16 * 1024
 MAX_CHOICE_CHARS = MAX_PAYLOAD_BYTES
 SESSION_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
-WINDOW_SECONDS = 60.0
-# Forget idle rate-limit entries once this many keys are tracked.
-MAX_TRACKED_KEYS = 10_000
 PAGE_SESSION_MARK = "{{SESSION}}"
 JSON_MEDIA_TYPE = "application/json"
 # Everything comes from the app itself: no CDN, no inline script, no framing by other sites.
@@ -71,34 +72,6 @@ class ChatRequest(BaseModel):
         if (self.text is None) == (self.choice is None):
             raise ValueError("send either text or choice")
         return self
-
-
-class SlidingWindowLimiter:
-    """At most `limit` requests per key in the last WINDOW_SECONDS (this process's view)."""
-
-    def __init__(self, limit: int, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._limit = limit
-        self._clock = clock
-        self._seen: dict[str, deque[float]] = {}
-
-    def allows(self, key: str) -> bool:
-        now = self._clock()
-        if len(self._seen) > MAX_TRACKED_KEYS:
-            self._forget_idle(now)
-        times = self._seen.setdefault(key, deque())
-        while times and now - times[0] >= WINDOW_SECONDS:
-            times.popleft()
-        if len(times) >= self._limit:
-            return False
-        times.append(now)
-        return True
-
-    def _forget_idle(self, now: float) -> None:
-        idle = [
-            k for k, times in self._seen.items() if not times or now - times[-1] >= WINDOW_SECONDS
-        ]
-        for key in idle:
-            del self._seen[key]
 
 
 def is_json(request: Request) -> bool:
@@ -134,17 +107,28 @@ def reply_as_json(reply: Reply) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class WebChatLimits:
-    per_session: SlidingWindowLimiter
-    per_ip: SlidingWindowLimiter
+    """Per session and per address: in Redis when there is one (every process counts together),
+    else in this process. Both count hashed keys (the user key, a keyed hash of the address)."""
+
+    per_session: WindowLimiter
+    per_ip: WindowLimiter
     client_address: ClientAddress
 
     @classmethod
-    def from_settings(cls, settings: WebChatSettings) -> WebChatLimits:
-        return cls(
-            SlidingWindowLimiter(settings.requests_per_minute_per_session),
-            SlidingWindowLimiter(settings.requests_per_minute_per_ip),
-            ClientAddress(settings.trusted_proxies),
-        )
+    def from_settings(
+        cls, settings: WebChatSettings, redis: SharedRedis | None = None
+    ) -> WebChatLimits:
+        session_limit = settings.requests_per_minute_per_session
+        ip_limit = settings.requests_per_minute_per_ip
+        per_session: WindowLimiter
+        per_ip: WindowLimiter
+        if redis is None:
+            per_session = SlidingWindowLimiter(session_limit)
+            per_ip = SlidingWindowLimiter(ip_limit)
+        else:
+            per_session = RedisWindowLimiter(redis, session_limit, name="web-session")
+            per_ip = RedisWindowLimiter(redis, ip_limit, name="web-ip")
+        return cls(per_session, per_ip, ClientAddress(settings.trusted_proxies))
 
 
 class WebChat:
@@ -153,7 +137,7 @@ class WebChat:
     def __init__(
         self,
         *,
-        dialogue: Dialogue,
+        dialogue: Conversation,
         user_keys: UserKeyHasher,
         to_traditional: Callable[[str], str],
         limits: WebChatLimits,
@@ -187,12 +171,13 @@ class WebChat:
             log_event("web_chat_refused", reason=error.errors()[0]["type"])
             return api_response({"error": refusal(error.errors())}, status_code=400)
         address = self._limits.client_address.of(request)
-        if not self._limits.per_ip.allows(address) or not self._limits.per_session.allows(
-            chat.session
-        ):
+        user_key = self._user_keys.key_for(CHANNEL, chat.session)
+        address_key = self._user_keys.key_for(ADDRESS_KEY_CHANNEL, address)
+        if not await self._limits.per_ip.allows(
+            address_key
+        ) or not await self._limits.per_session.allows(user_key):
             log_event("web_chat_rate_limited")
             return api_response({"error": texts.WEB_TOO_FAST}, status_code=429)
-        user_key = self._user_keys.key_for(CHANNEL, chat.session)
         language = "zh-hant" if chat.traditional else None
         if chat.choice is not None:
             incoming = IncomingMessage.pressed(user_key, CHANNEL, chat.choice, language=language)

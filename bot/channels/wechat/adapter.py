@@ -25,6 +25,7 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot.channels.base import Conversation
 from bot.channels.key_locks import KeyLocks
 from bot.channels.request_body import read_capped_body
 from bot.channels.wechat import xml
@@ -34,14 +35,14 @@ from bot.channels.wechat.crypto import (
     is_valid_signature,
     signature,
 )
+from bot.channels.wechat.receipts import WechatStore
 from bot.channels.wechat.replies import MORE_PAYLOAD, WechatPage, compose, next_page
 from bot.channels.wechat.xml import UnsafeXmlError, parse_fields
 from bot.events import log_event
 from bot.settings import WechatMode
-from bot.storage.channel_store import ChannelStore, Claim
+from bot.storage.channel_store import Claim
 from bot.storage.repositories.wechat_receipts import RECEIPT_RETENTION
 from bot.user_keys import UserKeyHasher
-from handlers.dialogue import Dialogue
 from handlers.messages import Choice, IncomingMessage, MessageKind
 
 CHANNEL = "wechat"
@@ -150,9 +151,9 @@ class WechatChannel:
         self,
         *,
         config: WechatConfig,
-        dialogue: Dialogue,
+        dialogue: Conversation,
         user_keys: UserKeyHasher,
-        store: ChannelStore,
+        store: WechatStore,
         late_sender: LateSender | None,
         is_traditional: Callable[[str], bool],
         clock: Callable[[], float] = time.time,

@@ -12,6 +12,7 @@ from bot.channels.wechat.adapter import CHANNEL, LateSender, WechatChannel, Wech
 from bot.channels.wechat.crypto import MessageCipher
 from bot.channels.wechat.customer_service import CustomerServiceClient
 from bot.channels.wechat.outbox import WechatOutboxTransport
+from bot.channels.wechat.receipts import RedisReceipts, WechatStore
 from bot.events import log_event
 from bot.storage.channel_store import ChannelStore
 
@@ -54,11 +55,15 @@ def build(deps: ChannelDeps) -> ChannelParts | None:
         # Legal-aid notices to workers who came through WeChat (case taken, case closed).
         parts.transport = WechatOutboxTransport(client, store=deps.store, user_keys=deps.user_keys)
         parts.shutdown.append(client.aclose)
+    # With Redis every process sees every receipt without a database round trip.
+    receipts: WechatStore = (
+        deps.store if deps.redis is None else RedisReceipts(deps.redis, deps.store)
+    )
     channel = WechatChannel(
         config=config,
         dialogue=deps.dialogue,
         user_keys=deps.user_keys,
-        store=deps.store,
+        store=receipts,
         late_sender=late_sender,
         is_traditional=deps.converter.is_traditional,
     )
