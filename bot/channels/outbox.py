@@ -23,7 +23,7 @@ from sqlmodel import Session
 from bot.channels.delivery import RetryLater, RetryPolicy, Undeliverable
 from bot.events import log_event
 from bot.storage.case_desk import CARD, CARD_REFRESH, WORKER_NOTICE, case_view
-from bot.storage.claims import Lease, new_lease
+from bot.storage.claims import Lease, kept_alive, new_lease
 from bot.storage.engine import in_transaction, run_transaction
 from bot.storage.models import LegalAidCase, OutboxMessage, utc_now
 from bot.storage.repositories import outbox
@@ -121,10 +121,17 @@ class OutboxSender:
         )
         unfinished = [message.id for message in messages if message.id is not None]
         holder = self._lease.holder
+        lease = self._lease
+
+        async def renew_unfinished() -> None:
+            held = list(unfinished)
+            await self._db(lambda s: outbox.renew_all(held, lease=lease, session=s))
+
         try:
-            for message in messages:
-                await self._deliver(message)
-                unfinished.pop(0)
+            async with kept_alive(lease, renew_unfinished):
+                for message in messages:
+                    await self._deliver(message)
+                    unfinished.pop(0)
         except asyncio.CancelledError:
             # Stopping: hand the unfinished messages back now rather than when their leases
             # expire (one cut off mid-send may then go twice; none is lost).

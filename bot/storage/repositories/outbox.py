@@ -123,6 +123,19 @@ def renew(message_id: int, *, lease: Lease, session: Session, now: datetime | No
     return result.rowcount == 1
 
 
+def renew_all(message_ids: Sequence[int], *, lease: Lease, session: Session) -> None:
+    """Extend the lease of every one of these messages this sender still holds."""
+    if message_ids:
+        session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(message_ids),
+                col(OutboxMessage.claimed_by) == lease.holder,
+            )
+            .values(lease_until=lease.until(utc_now()))
+        )
+
+
 def release(message_ids: Sequence[int], *, holder: str, session: Session) -> None:
     """Give leased messages back to be sent by the next sender."""
     if message_ids:

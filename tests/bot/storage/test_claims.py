@@ -164,6 +164,40 @@ async def test_a_killed_claimer_is_resent_by_the_other_and_nothing_goes_twice(
     assert Counter(sent) == Counter(str(n) for n in range(20))
 
 
+class SlowTransport(RecordingTransport):
+    """A platform whose every send waits longer than a lease (Telegram's pace for one staff
+    chat: a message a second, several senders queueing)."""
+
+    def __init__(self, sent: list[str], seconds: float) -> None:
+        super().__init__(sent)
+        self.seconds = seconds
+
+    async def send(self, address: str, reply: Reply) -> str:
+        await asyncio.sleep(self.seconds)
+        return await super().send(address, reply)
+
+
+async def test_a_live_sender_keeps_its_claims_while_sends_outlast_the_lease(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Renewed while held: the second sender never takes (and re-sends) the first's rows, even
+    though each send takes longer than a lease."""
+    first, second = engines
+    queue_notices(first, 6)
+    sent: list[str] = []
+    lease = timedelta(seconds=0.6)
+    slow = DirectSender(
+        first, SlowTransport(sent, 0.9), to_traditional=str, lease=Lease("slow", lease), batch=6
+    )
+    other = sender(second, sent, Lease("other", lease))
+    claimed = asyncio.create_task(slow.send_due())
+    for _ in range(12):  # the other sender keeps looking while the slow one works
+        await asyncio.sleep(0.4)
+        await other.send_due()
+    await claimed
+    assert Counter(sent) == Counter(str(n) for n in range(6))
+
+
 @pytest.fixture
 def broadcast_engines(engines: tuple[Engine, Engine]) -> tuple[Engine, Engine, int]:
     first, _ = engines
