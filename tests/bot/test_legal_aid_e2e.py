@@ -25,6 +25,7 @@ from bot.channels.telegram.context import TelegramApplication, TelegramDeps
 from bot.channels.telegram.outbox import TelegramOutboxTransport
 from bot.events import configure_logging
 from bot.storage.case_desk import SqlCaseDesk, StaffChat
+from bot.storage.claims import new_lease
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.models import ConversationRecord, LegalAidCase, OutboxMessage, UserRecord
 from bot.user_keys import UserKeyHasher
@@ -104,7 +105,7 @@ async def running_bot(
             TelegramOutboxTransport(bot),
             to_traditional=matcher.converter.to_traditional,
             policy=FAST_RETRIES,
-            lease=timedelta(seconds=30),
+            lease=new_lease("outbox-test", 30),
             poll_seconds=0.1,
             wakeup=wakeup,
         )
