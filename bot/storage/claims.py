@@ -76,6 +76,7 @@ async def kept_alive(lease: Lease, renew: Callable[[], Awaitable[object]]) -> As
     try:
         yield
     finally:
+        # Not awaited: awaiting the cancelled keeper could swallow a cancellation of this very
+        # task arriving meanwhile (a sender told to stop would go on). A renewal still under
+        # way touches only rows this sender holds, and those it has just settled or released.
         keeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeper
