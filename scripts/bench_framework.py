@@ -233,7 +233,12 @@ def main() -> None:
     chat, wechat = directory / "chat.tsv", directory / "wechat.tsv"
     chat_requests(chat)
     wechat_requests(wechat)
-    echo = [sys.executable, str(Path(__file__).with_name("bare_echo.py"))]
+    echo = [
+        sys.executable,
+        str(Path(__file__).with_name("bare_echo.py")),
+        "--workers",
+        str(args.workers),
+    ]
     with server(echo, {}, "/echo") as base_url:
         bare = load(wrk, "bare Starlette echo", base_url + "/echo", chat, "application/json", args)
     results = [bare]

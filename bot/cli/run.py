@@ -39,6 +39,7 @@ def serve(app: App, *, host: str, port: int | None, webhook: str | None) -> int:
     """The shared server under uvicorn, every configured channel mounted."""
     import uvicorn
 
+    from bot.cli.http_protocol import NoDelayH11Protocol
     from bot.server import build_server
 
     try:
@@ -50,7 +51,13 @@ def serve(app: App, *, host: str, port: int | None, webhook: str | None) -> int:
     for parts in channels:
         if parts.notice is not None:
             sys.stderr.write(parts.notice.format(base=f"http://{host}:{port}") + "\n")
-    uvicorn.run(build_server(app, channels), host=host, port=port, **UVICORN_OPTIONS)
+    uvicorn.run(
+        build_server(app, channels),
+        host=host,
+        port=port,
+        http=NoDelayH11Protocol,
+        **UVICORN_OPTIONS,
+    )
     return 0
 
 
@@ -68,6 +75,8 @@ def serve_workers(
     upgrade SQLite or import the documents; they share everything else through the database."""
     import uvicorn
 
+    from bot.cli.http_protocol import NoDelayH11Protocol
+
     engine = prepare_engine(settings)
     try:
         import_knowledge(settings, engine)
@@ -84,6 +93,7 @@ def serve_workers(
         workers=workers,
         host=host,
         port=port,
+        http=NoDelayH11Protocol,
         **UVICORN_OPTIONS,
     )
     return 0
