@@ -16,12 +16,15 @@ from knowledge.match_cache import MatchCache
 
 
 def answer_question(
-    matcher: Matcher, question: str, *, results: MatchCache | None = None
+    matcher: Matcher, question: str, *, results: MatchCache[Answer] | None = None
 ) -> tuple[Answer, MatchResult, QuestionRecord]:
     """The answer, the engine's result behind it, and the numbers a channel may log or store."""
     started = time.perf_counter()
-    result = results.match(matcher, question) if results is not None else matcher.match(question)
-    answer = compose_answer(result)
+    if results is not None:
+        result, answer = results.match(matcher, question)
+    else:
+        result = matcher.match(question)
+        answer = compose_answer(result)
     best = result.best
     record = QuestionRecord(
         clause=best.entry.clause.id if best else None,
@@ -50,7 +53,7 @@ class QuestionFlow(Flow):
         self._store = store
         self._feedback = feedback
         self._campaigns = campaigns
-        self._results = MatchCache()
+        self._results = MatchCache(compose_answer)
 
     def is_mine(self, message: IncomingMessage, state: ConversationState) -> bool:
         return True

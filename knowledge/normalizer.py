@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ import opencc
 
 # Longest question the matcher reads; a longer story keeps its start, where people say what happened.
 MAX_QUESTION_CHARS = 600
+# Distinct texts whose Simplified form is remembered (a few hundred KB at most).
+SIMPLIFIED_CACHE_SIZE = 4096
 
 # Northern and Tianjin spoken words → the standard words the plan and the lexicon use.
 DIALECT_WORDS: tuple[tuple[str, str], ...] = (
@@ -73,7 +76,10 @@ class ScriptConverter:
     """Traditional ⇄ Simplified with OpenCC; built once, reused on every message."""
 
     def __init__(self) -> None:
-        self._to_simplified = opencc.OpenCC("t2s")
+        converter = opencc.OpenCC("t2s")
+        # Every message is converted at least twice (script check, normaliser), and the same
+        # short questions come again and again: remembered, not converted each time.
+        self._simplified = functools.lru_cache(maxsize=SIMPLIFIED_CACHE_SIZE)(converter.convert)
 
     @cached_property
     def _to_traditional(self) -> opencc.OpenCC:
@@ -81,7 +87,7 @@ class ScriptConverter:
         return opencc.OpenCC("s2tw")
 
     def to_simplified(self, text: str) -> str:
-        return str(self._to_simplified.convert(text))
+        return str(self._simplified(text))
 
     def to_traditional(self, text: str) -> str:
         return str(self._to_traditional.convert(text))
