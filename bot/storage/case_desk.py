@@ -24,9 +24,13 @@ from bot.storage.models import (
 from bot.storage.repositories import audit, outbox
 from bot.storage.repositories import cases as case_rows
 from bot.storage.repositories.audit import AuditAction
-from bot.storage.repositories.conversations import FORGOTTEN_USER_KEY, forget_user, save_state
+from bot.storage.repositories.conversations import (
+    FORGOTTEN_USER_KEY,
+    DialogueStatements,
+    forget_user,
+)
 from bot.storage.repositories.job_preferences import forget_jobs
-from bot.storage.turns import after_commit
+from bot.storage.turns import after_commit, driver_connection
 from handlers.cases import (
     BEIJING,
     CaseChange,
@@ -131,6 +135,7 @@ class SqlCaseDesk:
         self._engine = engine
         self._staff_chat = staff_chat
         self._on_queued = on_queued
+        self._statements = DialogueStatements(engine.dialect)
 
     async def _run(self, work: Callable[[Session], T], *, queues: bool = False) -> T:
         result = await in_transaction(self._engine, work)
@@ -183,7 +188,9 @@ class SqlCaseDesk:
             self._queue_card(record, session=session, refresh=False)
             view = case_view(record)
             # The draft ends in the same transaction as the case begins.
-            save_state(draft.user_key, dict(state_after(view)), session=session)
+            self._statements.save_state(
+                driver_connection(session), draft.user_key, state_after(view)
+            )
             return view
 
         view = await self._run(work, queues=True)

@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from bot.storage.engine import in_transaction
 from bot.storage.repositories import campaigns, conversations
-from bot.storage.turns import TurnTransactions
+from bot.storage.repositories.conversations import DialogueStatements
+from bot.storage.turns import TurnTransactions, driver_connection, joined_turn
 from handlers.messages import QuestionRecord
 
 T = TypeVar("T")
@@ -44,6 +45,7 @@ class SqlDialogueStore:
         self._engine = engine
         # The application hands in the one its other parts share; a store alone makes its own.
         self._turns = turns or TurnTransactions(engine)
+        self._statements = DialogueStatements(engine.dialect)
 
     def turn(self, user_key: str) -> AbstractAsyncContextManager[None]:
         return self._turns.turn(user_key)
@@ -51,11 +53,23 @@ class SqlDialogueStore:
     async def _run(self, work: Callable[[Session], T]) -> T:
         return await in_transaction(self._engine, work)
 
+    async def _run_prepared(self, work: Callable[[Any], T]) -> T:
+        """`work` on the DBAPI connection of the open turn, or of a transaction of its own."""
+        turn = joined_turn(self._engine)
+        if turn is not None:
+            driver = turn.driver
+            return await turn.run(lambda: work(driver))
+        return await self._run(lambda session: work(driver_connection(session)))
+
     async def load_state(self, user_key: str) -> Mapping[str, Any]:
-        return await self._run(lambda s: conversations.load_state(user_key, session=s))
+        return await self._run_prepared(
+            lambda driver: self._statements.load_state(driver, user_key)
+        )
 
     async def save_state(self, user_key: str, state: Mapping[str, Any]) -> None:
-        await self._run(lambda s: conversations.save_state(user_key, dict(state), session=s))
+        await self._run_prepared(
+            lambda driver: self._statements.save_state(driver, user_key, state)
+        )
 
     async def touch_user(
         self, user_key: str, channel: str, *, language: str | None, source: str | None
@@ -73,7 +87,9 @@ class SqlDialogueStore:
         self, user_key: str, channel: str, record: QuestionRecord, *, text: str | None
     ) -> int:
         values = question_values(user_key, channel, record, text=text)
-        return await self._run(lambda s: conversations.record_question(values, session=s))
+        return await self._run_prepared(
+            lambda driver: self._statements.record_question(driver, values)
+        )
 
     async def record_feedback(
         self, question_id: int, user_key: str, *, useful: bool, text: str | None

@@ -14,13 +14,16 @@ from sqlmodel import Session, create_engine
 
 from bot.storage.backups import is_in_memory_sqlite
 from bot.storage.schema import upgrade
-from bot.storage.turns import MAX_OPEN_TURNS, joined_turn
+from bot.storage.turns import (
+    BUSY_TIMEOUT_PRAGMA,
+    MAX_OPEN_TURNS,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    joined_turn,
+)
 
 # A failing statement's exception (and `echo`) would show the values it was given: phone numbers,
 # descriptions, question texts, user keys. Every engine hides them; bot.events scrubs them too.
 HIDE_PARAMETERS = True
-# How long a SQLite writer waits for another process's write lock before "database is locked".
-SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_DRIVER = "postgresql+psycopg"
 # Every open turn holds a connection until it commits; the senders, the console and the
 # housekeeping round need a few more beside them.
@@ -123,6 +126,6 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
         # nothing, only a power cut may lose the last commits (SQLite's recommended pairing).
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute(BUSY_TIMEOUT_PRAGMA)
     finally:
         cursor.close()

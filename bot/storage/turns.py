@@ -22,36 +22,114 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm.session import JoinTransactionMode
 from sqlmodel import Session
 
 from bot.storage.backups import is_in_memory_sqlite
 
 T = TypeVar("T")
 
+# How long a SQLite writer waits for another process's write lock before "database is locked"
+# (every connection's busy timeout, bot.storage.engine).
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # Turns open at once per process on PostgreSQL: each holds a pooled connection until it commits,
 # so the engine's pool is sized from this (bot.storage.engine) with room for the senders beside.
 MAX_OPEN_TURNS = 16
 # The same key always hashes to the same advisory lock; collisions only make two people queue.
 ADVISORY_LOCK_SQL = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+# SQLite: turns in one commit group, and how long the first may wait for the group's commit.
+MAX_GROUPED_TURNS = 32
+MAX_GROUP_SECONDS = 0.010
+SAVEPOINT_SQL = "SAVEPOINT policybot_turn"
+ROLLBACK_TO_SAVEPOINT_SQL = "ROLLBACK TO policybot_turn"
+RELEASE_SAVEPOINT_SQL = "RELEASE policybot_turn"
+BUSY_TIMEOUT_PRAGMA = f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}"
+TRY_ADVISORY_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
+
+
+@dataclass(eq=False)
+class CommitGroup:
+    """SQLite turns that share one transaction, each in a savepoint of its own, committed together
+    once no turn is waiting for the writer (or the group is full or old). One writer means turns
+    queue anyway; while they do, the one commit (the WAL's writes, the writer lock taken again)
+    serves all of them. A turn that fails rolls back its own savepoint only, and no turn returns
+    before the commit that keeps it."""
+
+    connection: Connection
+    committed: asyncio.Future[None]
+    opened: float
+    turns: int = 0
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass(eq=False)
 class OpenTurn:
-    """A turn's session, the thread pool its statements run on, and what waits for its commit."""
+    """A turn's connection (in its transaction), the thread pool its statements run on, and what
+    waits for its commit."""
 
     engine: Engine
-    session: Session
+    connection: Connection
     executor: ThreadPoolExecutor
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     in_flight: Future[object] | None = None
     open: bool = True
-    # SQLite, once the writer lock is held: statements on a local file that nobody else may
-    # write run at once, on the loop. A hop to a thread per statement would make every other
-    # request's turn wait for the loop to come round, several times per turn.
+    # Once the person's lock is held, statements run at once, on the loop (see `turn`).
     inline: bool = False
+    # SQLite's turns share one connection, kept open between them (`TurnTransactions`).
+    kept: bool = False
+    # PostgreSQL: the session is the turn's transaction; SQLite: a savepoint within the turn's
+    # savepoint, as the transaction is shared by a commit group (`CommitGroup`).
+    session_mode: JoinTransactionMode = "rollback_only"
+    _session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """An ORM session inside the turn's transaction, made when a store first asks: a plain
+        question needs only the dialogue's prepared statements (`driver`), and a session's unit of
+        work costs more than they do. Its commit commits nothing; the turn's commit does."""
+        if self._session is None:
+            self._session = Session(
+                bind=self.connection,
+                expire_on_commit=False,
+                join_transaction_mode=self.session_mode,
+            )
+        return self._session
+
+    def end_session(self, *, keep: bool) -> None:
+        """Close the session (a grouped turn's savepoint released first if `keep`)."""
+        if self._session is None:
+            return
+        try:
+            if keep:
+                self._session.commit()
+        finally:
+            self._session.close()
+
+    @property
+    def driver(self) -> Any:
+        """The DBAPI connection under the turn, for statements prepared once (bot.storage.prepared)."""
+        return self.connection.connection.driver_connection
+
+    def commit(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+        self.connection.commit()
+
+    def close(self, *, rollback: bool) -> None:
+        try:
+            if rollback:
+                self.connection.rollback()
+        except BaseException:
+            self.kept = False  # a connection that cannot roll back is not kept for the next turn
+            raise
+        finally:
+            if self._session is not None:
+                self._session.close()
+            if not self.kept:
+                self.connection.close()
 
     async def run(self, work: Callable[[], T]) -> T:
         """`work` on the turn's pool, one statement batch at a time, with the turn visible to it."""
@@ -74,6 +152,11 @@ def joined_turn(engine: Engine) -> OpenTurn | None:
     if turn is not None and turn.open and turn.engine is engine:
         return turn
     return None
+
+
+def driver_connection(session: Session) -> Any:
+    """The DBAPI connection of `session`'s transaction (begun if it was not yet)."""
+    return session.connection().connection.driver_connection
 
 
 def after_commit(engine: Engine, callback: Callable[[], None]) -> None:
@@ -99,29 +182,41 @@ class TurnTransactions:
         open_at_once = 1 if self._sqlite else max_open
         self._slots = asyncio.Semaphore(open_at_once)
         self._executor = ThreadPoolExecutor(open_at_once, thread_name_prefix="turn")
+        # One turn at a time on SQLite, so one connection serves them all: checked out of the
+        # pool once, not per message. Turns waiting for it, and the commit group they join.
+        self._kept: Connection | None = None
+        self._waiting = 0
+        self._group: CommitGroup | None = None
 
     @contextlib.asynccontextmanager
     async def turn(self, user_key: str) -> AsyncIterator[None]:
         if joined_turn(self._engine) is not None:  # a turn inside a turn joins the outer one
             yield
             return
+        if self._sqlite and not self._shared_connection:
+            async with self._grouped_turn(user_key):
+                yield
+            return
         async with self._slots:
             if self._shared_connection:
                 yield
                 return
-            turn = OpenTurn(
-                self._engine, Session(self._engine, expire_on_commit=False), self._executor
-            )
+            connection = self._engine.connect()
+            connection.begin()
+            turn = OpenTurn(self._engine, connection, self._executor)
             try:
-                if not (self._sqlite and _writer_lock_at_once(turn.session)):
-                    await turn.run(lambda: self._begin(turn.session, user_key))
-                turn.inline = self._sqlite
+                if not self._lock_at_once(turn.driver, user_key):
+                    await turn.run(lambda: self._begin(turn.connection, user_key))
+                # With the lock held, the turn's statements run at once, on the loop: they are a
+                # few single-row reads and writes that nobody else is waiting to lock, and a hop
+                # to a thread per statement cost more than the statement (bench_framework.py).
+                turn.inline = True
                 token = _current.set(turn)
                 try:
                     yield
                 finally:
                     _current.reset(token)
-                await turn.run(turn.session.commit)
+                await turn.run(turn.commit)
             except BaseException:
                 turn.open = False
                 await _finish(turn, rollback=True)
@@ -131,11 +226,133 @@ class TurnTransactions:
         for callback in turn.after_commit:
             callback()
 
+    @contextlib.asynccontextmanager
+    async def _grouped_turn(self, user_key: str) -> AsyncIterator[None]:
+        """A SQLite turn: the writer (one turn at a time), a savepoint in the open commit group,
+        and, once the savepoint is released, the wait for the group's commit."""
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        except BaseException:
+            self._waiting -= 1
+            self._commit_if_abandoned()  # the turn handed the writer gave up: nobody else may come
+            raise
+        self._waiting -= 1
+        kept = False
+        group: CommitGroup | None = None
+        try:
+            group = await self._open_group(user_key)
+            turn = OpenTurn(
+                self._engine,
+                group.connection,
+                self._executor,
+                inline=True,
+                kept=True,
+                session_mode="create_savepoint",
+            )
+            driver = turn.driver
+            driver.execute(SAVEPOINT_SQL)
+            token = _current.set(turn)
+            try:
+                try:
+                    yield
+                finally:
+                    turn.open = False
+                    _current.reset(token)
+                turn.end_session(keep=True)
+                driver.execute(RELEASE_SAVEPOINT_SQL)
+            except BaseException:
+                try:
+                    turn.end_session(keep=False)
+                finally:
+                    driver.execute(ROLLBACK_TO_SAVEPOINT_SQL)
+                    driver.execute(RELEASE_SAVEPOINT_SQL)
+                raise
+            group.after_commit += turn.after_commit
+            kept = True
+        finally:
+            if group is not None:
+                group.turns += 1
+                self._end_of_turn(group)
+            self._slots.release()
+        if kept:
+            assert group is not None
+            await asyncio.shield(group.committed)
+
+    async def _open_group(self, user_key: str) -> CommitGroup:
+        """The open commit group, or a new one with the writer lock (waited for on the turn's
+        thread when another process holds it)."""
+        if self._group is not None:
+            return self._group
+        connection = self._kept_connection()
+        connection.begin()
+        if not _writer_lock_at_once(connection.connection.driver_connection):
+            waiting = self._executor.submit(self._begin, connection, user_key)
+            try:
+                await asyncio.shield(asyncio.wrap_future(waiting))
+            except BaseException:
+                # Given up (or failed) while another process held the writer: this connection is
+                # not kept; the turn's thread rolls it back and closes it once its BEGIN is done.
+                self._kept = None
+                self._executor.submit(_discard, connection)
+                raise
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[None] = loop.create_future()
+        # A group whose every turn was cancelled still commits; nobody reads its outcome then.
+        committed.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._group = CommitGroup(connection, committed, opened=loop.time())
+        return self._group
+
+    def _end_of_turn(self, group: CommitGroup) -> None:
+        """Commit the group unless another turn waits for the writer and the group has room."""
+        full = group.turns >= MAX_GROUPED_TURNS
+        old = asyncio.get_running_loop().time() - group.opened >= MAX_GROUP_SECONDS
+        if self._waiting == 0 or full or old:
+            self._commit_group(group)
+
+    def _commit_if_abandoned(self) -> None:
+        group = self._group
+        if group is not None and self._waiting == 0 and not self._slots.locked():
+            self._commit_group(group)
+
+    def _commit_group(self, group: CommitGroup) -> None:
+        self._group = None
+        try:
+            group.connection.commit()
+        except BaseException as error:
+            with contextlib.suppress(Exception):
+                group.connection.rollback()
+            group.committed.set_exception(error)
+            raise
+        group.committed.set_result(None)
+        for callback in group.after_commit:
+            callback()
+
     def close(self) -> None:
         self._executor.shutdown(wait=False)
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
 
-    def _begin(self, session: Session, user_key: str) -> None:
-        connection = session.connection()
+    def _kept_connection(self) -> Connection:
+        if self._kept is None or self._kept.closed or self._kept.invalidated:
+            self._kept = self._engine.connect()
+        return self._kept
+
+    def _lock_at_once(self, driver: Any, user_key: str) -> bool:
+        """The person's lock if it is free, taken without waiting; False, and nothing begun or
+        held, when another process holds it (then `_begin` waits for it on the turn's thread)."""
+        if self._sqlite:
+            return _writer_lock_at_once(driver)
+        cursor = driver.cursor()
+        try:
+            cursor.execute(TRY_ADVISORY_LOCK_SQL, (user_key,))
+            (taken,) = cursor.fetchone()
+            return bool(taken)
+        finally:
+            cursor.close()
+
+    def _begin(self, connection: Connection, user_key: str) -> None:
         if self._sqlite:
             # pysqlite would BEGIN (deferred) only before the first write; a read first and a write
             # later could then find the snapshot stale. The writer lock from the start instead.
@@ -144,24 +361,29 @@ class TurnTransactions:
             connection.execute(ADVISORY_LOCK_SQL, {"key": user_key})
 
 
-def _writer_lock_at_once(session: Session) -> bool:
+def _writer_lock_at_once(driver: Any) -> bool:
     """SQLite's writer lock if nobody holds it, taken on the loop without waiting (one process
     alone never waits); False, and nothing begun, when another process holds it."""
-    driver = session.connection().connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
     cursor = driver.cursor()
     try:
-        (waits,) = cursor.execute("PRAGMA busy_timeout").fetchone()
         cursor.execute("PRAGMA busy_timeout=0")
         try:
             cursor.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError:  # database is locked
             return False
         finally:
-            cursor.execute(f"PRAGMA busy_timeout={int(waits)}")
+            cursor.execute(BUSY_TIMEOUT_PRAGMA)
         return True
     finally:
         cursor.close()
+
+
+def _discard(connection: Connection) -> None:
+    try:
+        connection.rollback()
+    finally:
+        connection.close()
 
 
 async def _finish(turn: OpenTurn, *, rollback: bool) -> None:
@@ -171,11 +393,7 @@ async def _finish(turn: OpenTurn, *, rollback: bool) -> None:
     def finish() -> None:
         if turn.in_flight is not None:
             wait([turn.in_flight])
-        try:
-            if rollback:
-                turn.session.rollback()
-        finally:
-            turn.session.close()
+        turn.close(rollback=rollback)
 
     if turn.inline:
         finish()

@@ -2,56 +2,86 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
 from bot.storage.models import ConversationRecord, QuestionRow, UserRecord, utc_now
+from bot.storage.prepared import PreparedStatement
 
 FORGOTTEN_USER_KEY = "forgotten"
 CONVERSATIONS: Table = ConversationRecord.__table__  # type: ignore[attr-defined]
 QUESTIONS: Table = QuestionRow.__table__  # type: ignore[attr-defined]
-_BY_KEY = CONVERSATIONS.c.user_key == bindparam("key")
-_LOAD_STATE = select(CONVERSATIONS.c.state).where(_BY_KEY)
-_DELETE_STATE = delete(CONVERSATIONS).where(_BY_KEY)
-_UPDATE_STATE = (
-    update(CONVERSATIONS)
-    .where(_BY_KEY)
-    .values(state=bindparam("state"), updated_at=bindparam("updated_at"))
-)
-_INSERT_STATE = insert(CONVERSATIONS).values(
-    user_key=bindparam("key"), state=bindparam("state"), updated_at=bindparam("updated_at")
-)
-_INSERT_QUESTION = insert(QUESTIONS).returning(QUESTIONS.c.id)
 
 
-def load_state(user_key: str, *, session: Session) -> dict[str, Any]:
-    # Prepared statements on the connection, no unit of work: every message reads and writes its
-    # state once, and the ORM's bookkeeping was most of a turn's cost (scripts/bench_framework.py).
-    stored = session.connection().execute(_LOAD_STATE, {"key": user_key}).scalar_one_or_none()
-    return dict(stored) if stored else {}
+class DialogueStatements:
+    """The statements every message runs, compiled once for the engine's dialect and run on the
+    DBAPI connection of the caller's transaction (bot.storage.prepared): a state's read and save
+    and a question's row."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        by_key = CONVERSATIONS.c.user_key == bindparam("key")
+        self._load = PreparedStatement(
+            select(CONVERSATIONS.c.state).where(by_key),
+            dialect,
+            returns=[CONVERSATIONS.c.state],
+        )
+        self._delete = PreparedStatement(delete(CONVERSATIONS).where(by_key), dialect)
+        upsert = _dialect_insert(dialect)(CONVERSATIONS)
+        # One statement whether or not the row exists: the person's lock is held by the turn,
+        # and outside a turn a row created a moment ago by another process is simply updated.
+        self._save = PreparedStatement(
+            upsert.on_conflict_do_update(
+                index_elements=[CONVERSATIONS.c.user_key],
+                set_={"state": upsert.excluded.state, "updated_at": upsert.excluded.updated_at},
+            ),
+            dialect,
+            value_names=STATE_COLUMNS,
+        )
+        self._record = PreparedStatement(
+            insert(QUESTIONS).returning(QUESTIONS.c.id),
+            dialect,
+            value_names=QUESTION_COLUMNS,
+            returns=[QUESTIONS.c.id],
+        )
+
+    def load_state(self, driver: Any, user_key: str) -> dict[str, Any]:
+        rows = self._load.rows(driver, {"key": user_key})
+        return dict(rows[0][0]) if rows and rows[0][0] else {}
+
+    def save_state(self, driver: Any, user_key: str, state: Mapping[str, Any]) -> None:
+        """A person's state; an empty one deletes the row (after /forget nothing is left behind)."""
+        if not state:
+            self._delete.rows(driver, {"key": user_key})
+            return
+        values = {"user_key": user_key, "state": dict(state), "updated_at": utc_now()}
+        self._save.rows(driver, values)
+
+    def record_question(self, driver: Any, values: Mapping[str, Any]) -> int:
+        """Insert an asked question's row (its columns but the id and `useful`; `asked_at`
+        defaults to now); returns its id."""
+        row = {"asked_at": utc_now(), "useful": None, "text": None, **values}
+        ((question_id,),) = self._record.rows(driver, row)
+        return int(question_id)
 
 
-def save_state(user_key: str, state: dict[str, Any], *, session: Session) -> None:
-    """A person's state; an empty one deletes the row (after /forget nothing is left behind)."""
-    connection = session.connection()
-    if not state:
-        connection.execute(_DELETE_STATE, {"key": user_key})
-        return
-    values = {"key": user_key, "state": dict(state), "updated_at": utc_now()}
-    if connection.execute(_UPDATE_STATE, values).rowcount:
-        return
-    savepoint = connection.begin_nested()
-    try:
-        connection.execute(_INSERT_STATE, values)
-        savepoint.commit()
-    except IntegrityError:  # created a moment ago outside a turn (a turn holds the person's lock)
-        savepoint.rollback()
-        connection.execute(_UPDATE_STATE, values)
+STATE_COLUMNS = ("user_key", "state", "updated_at")
+QUESTION_COLUMNS = tuple(column.name for column in QUESTIONS.columns if column.name != "id")
+
+
+def _dialect_insert(dialect: Dialect) -> Callable[[Table], Any]:
+    # Both have INSERT … ON CONFLICT DO UPDATE, each under its own dialect's construct.
+    if dialect.name == "postgresql":
+        return postgresql.insert
+    if dialect.name == "sqlite":
+        return sqlite.insert
+    raise ValueError(f"unsupported database '{dialect.name}'")
 
 
 def touch_user(
@@ -76,13 +106,6 @@ def touch_user(
     if language and not user.language:
         user.language = language
     session.add(user)
-
-
-def record_question(values: Mapping[str, Any], *, session: Session) -> int:
-    """Insert an asked question's row (its columns but the id; `asked_at` defaults to now);
-    returns its id."""
-    row = {"asked_at": utc_now(), "useful": None, "text": None, **values}
-    return int(session.connection().execute(_INSERT_QUESTION, row).scalar_one())
 
 
 def record_feedback(

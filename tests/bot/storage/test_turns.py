@@ -12,8 +12,7 @@ from sqlmodel import Session, select
 
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.engine import create_engine_for, in_transaction
-from bot.storage.models import LegalAidCase, QuestionRow
-from bot.storage.repositories import conversations
+from bot.storage.models import ConversationRecord, LegalAidCase, QuestionRow
 from bot.storage.turns import TurnTransactions, after_commit
 from handlers.messages import IncomingMessage
 from knowledge.match import Matcher
@@ -131,15 +130,24 @@ async def test_a_turn_that_fails_saves_nothing_and_rings_nothing(engine: Engine)
 
 
 async def test_calls_inside_a_turn_see_its_uncommitted_writes(engine: Engine) -> None:
-    turns = TurnTransactions(engine)
-    async with turns.turn("te-see"):
+    """The dialogue's prepared statements and the ORM stores share the turn's transaction."""
+    store = SqlDialogueStore(engine)
+
+    def stored_state(session: Session) -> dict[str, object] | None:
+        record = session.get(ConversationRecord, "te-see")
+        return None if record is None else dict(record.state)
+
+    async with store.turn("te-see"):
+        await store.save_state("te-see", {"known": True})
+        assert await in_transaction(engine, stored_state) == {"known": True}
         await in_transaction(
-            engine, lambda s: conversations.save_state("te-see", {"known": True}, session=s)
+            engine, lambda s: s.merge(ConversationRecord(user_key="te-see", state={"known": False}))
         )
-        seen = await in_transaction(engine, lambda s: conversations.load_state("te-see", session=s))
-        assert seen == {"known": True}
+        assert await store.load_state("te-see") == {"known": False}
         with Session(engine) as outside:  # another connection sees nothing yet
-            assert conversations.load_state("te-see", session=outside) == {}
+            assert stored_state(outside) is None
+    with Session(engine) as after:
+        assert stored_state(after) == {"known": False}
 
 
 async def test_a_question_is_one_transaction(engine: Engine, plan_matcher: Matcher) -> None:
@@ -163,3 +171,108 @@ async def test_a_question_is_one_transaction(engine: Engine, plan_matcher: Match
     assert turn.question is not None and not turn.question.fallback
     assert len(begins) == 1
     assert len(questions(engine)) >= 1
+
+
+def sqlite_only(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("commit groups are SQLite's: PostgreSQL's turns commit side by side")
+
+
+async def test_sqlite_turns_that_queue_share_a_commit_and_return_only_once_it_is_done(
+    engine: Engine, other_process: Engine
+) -> None:
+    sqlite_only(engine)
+    store = SqlDialogueStore(engine)
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", count)
+    people = [f"te-group-{n}" for n in range(12)]
+    seen_elsewhere: dict[str, dict[str, object]] = {}
+
+    async def ask(person: str) -> None:
+        async with store.turn(person):
+            await store.save_state(person, {"known": True, "person": person})
+            await asyncio.sleep(0)  # the others queue for the writer meanwhile
+        # Returned: committed, so another process reads it at once.
+        with Session(other_process) as elsewhere:
+            record = elsewhere.get(ConversationRecord, person)
+            seen_elsewhere[person] = {} if record is None else dict(record.state)
+
+    try:
+        await asyncio.gather(*(ask(person) for person in people))
+    finally:
+        event.remove(engine, "commit", count)
+    assert seen_elsewhere == {p: {"known": True, "person": p} for p in people}
+    assert 1 <= len(commits) < len(people)
+
+
+async def test_a_failing_turn_in_a_group_loses_only_its_own_writes(engine: Engine) -> None:
+    sqlite_only(engine)
+    store = SqlDialogueStore(engine)
+    entered = asyncio.Event()
+
+    async def fine(person: str) -> None:
+        async with store.turn(person):
+            await store.save_state(person, {"known": True})
+            entered.set()
+            await asyncio.sleep(0)
+
+    async def broken() -> None:
+        await entered.wait()
+        async with store.turn("te-broken"):
+            await store.save_state("te-broken", {"known": True})
+            await in_transaction(
+                engine, lambda s: s.add(ConversationRecord(user_key="te-orm", state={"a": 1}))
+            )
+            raise RuntimeError("a flow broke")
+
+    results = await asyncio.gather(
+        fine("te-fine-1"), broken(), fine("te-fine-2"), fine("te-fine-3"), return_exceptions=True
+    )
+    assert [type(r) for r in results] == [type(None), RuntimeError, type(None), type(None)]
+    with Session(engine) as session:
+        kept = {r.user_key for r in session.exec(select(ConversationRecord))}
+    assert kept == {"te-fine-1", "te-fine-2", "te-fine-3"}
+
+
+async def test_a_group_left_by_a_cancelled_waiter_still_commits(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqlite_only(engine)
+    monkeypatch.setattr("bot.storage.turns.MAX_GROUP_SECONDS", 60.0)  # never too old here
+    turns = TurnTransactions(engine)
+    store = SqlDialogueStore(engine, turns)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with store.turn("te-first"):
+            await store.save_state("te-first", {"known": True})
+            holding.set()
+            await release.wait()
+
+    async def waiter() -> None:
+        async with store.turn("te-waiter"):
+            await store.save_state("te-waiter", {"known": True})
+
+    task = asyncio.create_task(first())
+    await holding.wait()
+    waiting = asyncio.create_task(waiter())
+    await asyncio.sleep(0.05)  # queued behind the first turn
+    release.set()
+    # The first turn ends and leaves its group open for the waiter, handed the writer …
+    for _ in range(1000):
+        if turns._group is not None and turns._group.turns == 1:
+            break
+        await asyncio.sleep(0)
+    else:
+        pytest.fail("the first turn did not leave its group open for the waiter")
+    waiting.cancel()  # … which gives up before it runs
+    await asyncio.wait_for(task, timeout=10)
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    with Session(engine) as session:
+        assert session.get(ConversationRecord, "te-first") is not None
+        assert session.get(ConversationRecord, "te-waiter") is None
