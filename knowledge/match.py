@@ -32,6 +32,12 @@ MIN_ANSWER_SCORE = 2.0
 MIN_COVERAGE = 0.2
 # Everyday-topic words (weather, tickets) must be outweighed by a clearly policy question.
 MIN_OFF_TOPIC_ANSWER_SCORE = 10.0
+# A question that names what no document covers is answered only by a clause that explains
+# much of it: one that merely mentions 公积金 in a list of services does not say how a
+# housing-fund loan is computed. Another legal domain needs more than an everyday word, which a
+# worker's own question may carry (坐地铁下班路上被撞了).
+OFF_TOPIC_COVERAGE = 0.4
+OFF_DOMAIN_COVERAGE = 0.6
 # A heading answers only questions that ask for an overview: per level of clauses below it,
 # its score is scaled by HEADING_FACTOR, or for an overview question by OVERVIEW_FACTOR.
 HEADING_FACTOR = 0.55
@@ -341,13 +347,15 @@ class Matcher:
             matter = [i for i in organic if i != self._legal_aid]
             organic = [*matter[:1], self._legal_aid, *matter[1:]][:MAX_RANKED]
         ranked = tuple(RankedClause(self.index.entries[i], round(scores[i], 3)) for i in organic)
-        scope = check_scope(text, self._signals.scope)
+        scope = check_scope(text, self._signals.scope, self._tokenizer.segment(text))
         reason: FallbackReason | None = None
         if scope.other_region is not None:
             reason = FallbackReason.OTHER_REGION
         elif not handoff and (
             self._is_off_domain(scope, organic[0] if organic else None)
             or (scope.is_off_topic and best_score < MIN_OFF_TOPIC_ANSWER_SCORE)
+            or (scope.is_off_topic and coverage < OFF_TOPIC_COVERAGE)
+            or (bool(scope.off_domain) and coverage < OFF_DOMAIN_COVERAGE)
         ):
             reason = FallbackReason.OFF_TOPIC
         elif not handoff and (best_score < MIN_ANSWER_SCORE or coverage < MIN_COVERAGE):
