@@ -99,3 +99,26 @@ def test_ongoing_lacks_and_a_vanished_boss_are_own_disputes(text: str) -> None:
 )
 def test_what_ifs_rule_questions_and_other_debts_are_not(text: str) -> None:
     assert not handoff(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "干了半年了 合同一直木签 俺能要双倍工资不",
+        "仲裁快过期了 法援那边审批还没下来",
+    ],
+)
+def test_dialect_negation_and_stalled_legal_aid_are_own_disputes(text: str) -> None:
+    assert handoff(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "申请了法律援助，审查要几天",
+        "我们公司招人必须签合同吗？没签能上岗吗",
+        "我想从厂里辞职，能直接走人吗",
+    ],
+)
+def test_a_procedure_going_on_a_rule_question_or_a_resignation_is_not(text: str) -> None:
+    assert not handoff(text)
