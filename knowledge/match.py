@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from knowledge.coverage import ContentReader
+from knowledge.coverage import ContentReader, QuestionContent
 from knowledge.curation import Curation, Topic, topic_family
 from knowledge.document import Document
 from knowledge.handoff import is_handoff
@@ -30,6 +30,12 @@ from knowledge.tokenizer import Tokenizer
 # (BM25 weighted by coverage) this low, or less than this share of the question's information.
 MIN_ANSWER_SCORE = 2.0
 MIN_COVERAGE = 0.2
+# A question that names more the library never speaks of than its best clause explains asks about
+# something else: 粉丝 against 直播. A question about work (a workplace, an employer, wages
+# named) tells particulars the library never names (超市卡, 小轿车) around what it asks, so
+# there the foreign nouns must outweigh it twice.
+MAX_FOREIGN_SHARE = 1.0
+MAX_FOREIGN_SHARE_AT_WORK = 2.0
 # Everyday-topic words (weather, tickets) must be outweighed by a clearly policy question.
 MIN_OFF_TOPIC_ANSWER_SCORE = 10.0
 # A question that names what no document covers is answered only by a clause that explains
@@ -169,7 +175,12 @@ class Matcher:
         self._query = QueryReader(
             self._tokenizer, lexicon, phrases, self.index, canonical_terms=set(canonical)
         )
-        self._content = ContentReader(self._tokenizer, self._signals.shapes.asking_words)
+        self._content = ContentReader(
+            self._tokenizer,
+            self._signals.shapes.asking_words,
+            asker=self._signals.handoff.first_person,
+        )
+        self._library_features = frozenset(self.index.postings)
         self._heights = heading_heights(self.index.entries)
         self._framing = [
             position
@@ -224,6 +235,12 @@ class Matcher:
             )
             for word in scope.off_domain
         )
+
+    def _is_foreign(self, text: str, content: QuestionContent, coverage: float) -> bool:
+        """More of the question is foreign to the library than its best clause explains."""
+        at_work = bool(self._signals.handoff.labour_context.search(text))
+        share = MAX_FOREIGN_SHARE_AT_WORK if at_work else MAX_FOREIGN_SHARE
+        return content.foreign(self._library_features) > share * coverage * content.information
 
     @property
     def entries(self) -> tuple[IndexedClause, ...]:
@@ -347,7 +364,10 @@ class Matcher:
             matter = [i for i in organic if i != self._legal_aid]
             organic = [*matter[:1], self._legal_aid, *matter[1:]][:MAX_RANKED]
         ranked = tuple(RankedClause(self.index.entries[i], round(scores[i], 3)) for i in organic)
-        scope = check_scope(text, self._signals.scope, self._tokenizer.segment(text))
+        # Dictionary words only: a word jieba guessed (没上 in 没上牌) hides nothing.
+        frequencies = self._tokenizer.word_frequencies
+        words = [w for w in self._tokenizer.segment(text) if frequencies.get(w[0], 0) > 0]
+        scope = check_scope(text, self._signals.scope, words)
         reason: FallbackReason | None = None
         if scope.other_region is not None:
             reason = FallbackReason.OTHER_REGION
@@ -358,7 +378,11 @@ class Matcher:
             or (bool(scope.off_domain) and coverage < OFF_DOMAIN_COVERAGE)
         ):
             reason = FallbackReason.OFF_TOPIC
-        elif not handoff and (best_score < MIN_ANSWER_SCORE or coverage < MIN_COVERAGE):
+        elif not handoff and (
+            best_score < MIN_ANSWER_SCORE
+            or coverage < MIN_COVERAGE
+            or self._is_foreign(text, content, coverage)
+        ):
             reason = FallbackReason.NO_MATCH
         if reason is not None or not ranked:
             return MatchResult(

@@ -83,7 +83,7 @@ def _found(word: str, text: str, words: Sequence[tuple[str, int, int]]) -> bool:
 def check_scope(
     text: str, rules: ScopeRules, words: Sequence[tuple[str, int, int]] = ()
 ) -> ScopeCheck:
-    """`text` is normalised (simplified, lower case); `words` its segmentation, if known."""
+    """`text` is normalised (simplified, lower case); `words` the words found in it, if known."""
     without_districts = text.replace(_TIANJIN_DISTRICT_HEBEI, "")
     mentions_tianjin = any(marker in text for marker in rules.tianjin_markers)
     other_region = None

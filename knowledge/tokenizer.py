@@ -15,6 +15,9 @@ import jieba
 SEGMENT_CACHE_SIZE = 64
 # Single words are read again and again (each question's words, each term's parts).
 WORDS_CACHE_SIZE = 20_000
+# jieba's part-of-speech tags of nouns: common (n), names, places, organisations and other proper
+# nouns (nr, ns, nt, nz …), verbal nouns (vn: 调休) and abbreviations (j: 交警).
+NOUN_TAGS = frozenset({"vn", "j"})
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_OR_DIGIT = re.compile(r"[a-z0-9]+")
 
@@ -96,6 +99,17 @@ class Tokenizer:
                 and (run[i] not in self._stopwords or run[i + 1] not in self._stopwords)
             )
         return features
+
+    @functools.cached_property
+    def nouns(self) -> frozenset[str]:
+        """The words jieba's dictionary tags as nouns: what a question can be about."""
+        nouns: set[str] = set()
+        with self._jieba.get_dict_file() as lines:
+            for line in lines:
+                word, _, tag = line.decode("utf-8").rstrip().rpartition(" ")
+                if tag.startswith("n") or tag in NOUN_TAGS:
+                    nouns.add(word.partition(" ")[0])
+        return frozenset(nouns)
 
     @property
     def word_frequencies(self) -> dict[str, int]:
