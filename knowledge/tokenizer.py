@@ -15,9 +15,9 @@ import jieba
 SEGMENT_CACHE_SIZE = 64
 # Single words are read again and again (each question's words, each term's parts).
 WORDS_CACHE_SIZE = 20_000
-# jieba's part-of-speech tags of nouns: common (n), names, places, organisations and other proper
-# nouns (nr, ns, nt, nz …), verbal nouns (vn: 调休) and abbreviations (j: 交警).
-NOUN_TAGS = frozenset({"vn", "j"})
+# A dictionary line `word frequency tag` of a noun: common (n), names, places, organisations and
+# other proper nouns (nr, ns, nt, nz …), verbal nouns (vn: 调休) and abbreviations (j: 交警).
+_NOUN_ENTRY = re.compile(r"^(\S+) \d+ (?:n[a-z]*|vn|j)\s*$", re.MULTILINE)
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_OR_DIGIT = re.compile(r"[a-z0-9]+")
 
@@ -103,13 +103,9 @@ class Tokenizer:
     @functools.cached_property
     def nouns(self) -> frozenset[str]:
         """The words jieba's dictionary tags as nouns: what a question can be about."""
-        nouns: set[str] = set()
-        with self._jieba.get_dict_file() as lines:
-            for line in lines:
-                word, _, tag = line.decode("utf-8").rstrip().rpartition(" ")
-                if tag.startswith("n") or tag in NOUN_TAGS:
-                    nouns.add(word.partition(" ")[0])
-        return frozenset(nouns)
+        with self._jieba.get_dict_file() as dictionary:
+            text = dictionary.read().decode("utf-8")
+        return frozenset(_NOUN_ENTRY.findall(text))
 
     @property
     def word_frequencies(self) -> dict[str, int]:
