@@ -173,7 +173,12 @@ class Matcher:
         )
         self.index = ClauseIndex(entries, self._tokenizer, feature_cache)
         self._query = QueryReader(
-            self._tokenizer, lexicon, phrases, self.index, canonical_terms=set(canonical)
+            self._tokenizer,
+            lexicon,
+            phrases,
+            self.index,
+            canonical_terms=set(canonical),
+            asking_words=self._signals.shapes.asking_words,
         )
         self._content = ContentReader(
             self._tokenizer,
