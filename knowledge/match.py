@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from knowledge.coverage import ContentReader, QuestionContent
+from knowledge.answerability import Evidence, is_unanswered_elsewhere, lacks_evidence
+from knowledge.coverage import ContentReader
 from knowledge.curation import Curation, Topic, topic_family
 from knowledge.document import Document
 from knowledge.handoff import is_handoff
@@ -22,28 +23,10 @@ from knowledge.lexicon import Lexicon
 from knowledge.normalizer import Normalizer, ScriptConverter
 from knowledge.phonetic import PhoneticCorrector
 from knowledge.query import QueryReader
-from knowledge.scope import ScopeCheck, check_scope
+from knowledge.scope import check_scope
 from knowledge.signals import Signals, load_signals
 from knowledge.tokenizer import Tokenizer
 
-# Below this the best clause shares too little with the question to be its answer: a score
-# (BM25 weighted by coverage) this low, or less than this share of the question's information.
-MIN_ANSWER_SCORE = 2.0
-MIN_COVERAGE = 0.2
-# A question that names more the library never speaks of than its best clause explains asks about
-# something else: 粉丝 against 直播. A question about work (a workplace, an employer, wages
-# named) tells particulars the library never names (超市卡, 小轿车) around what it asks, so
-# there the foreign nouns must outweigh it twice.
-MAX_FOREIGN_SHARE = 1.0
-MAX_FOREIGN_SHARE_AT_WORK = 2.0
-# Everyday-topic words (weather, tickets) must be outweighed by a clearly policy question.
-MIN_OFF_TOPIC_ANSWER_SCORE = 10.0
-# A question that names what no document covers is answered only by a clause that explains
-# much of it: one that merely mentions 公积金 in a list of services does not say how a
-# housing-fund loan is computed. Another legal domain needs more than an everyday word, which a
-# worker's own question may carry (坐地铁下班路上被撞了).
-OFF_TOPIC_COVERAGE = 0.4
-OFF_DOMAIN_COVERAGE = 0.6
 # A heading answers only questions that ask for an overview: per level of clauses below it,
 # its score is scaled by HEADING_FACTOR, or for an overview question by OVERVIEW_FACTOR.
 HEADING_FACTOR = 0.55
@@ -225,28 +208,6 @@ class Matcher:
             None,
         )
 
-    def _is_off_domain(self, scope: ScopeCheck, best: int | None) -> bool:
-        """The question names a domain no document covers, and the best clause doesn't speak of it."""
-        if not scope.off_domain:
-            return False
-        if best is None:
-            return True
-        said = self.index.features[best]
-        return any(
-            word not in said
-            and not all(
-                "#" + word[i : i + 2] in said or word[i : i + 2] in said
-                for i in range(len(word) - 1)
-            )
-            for word in scope.off_domain
-        )
-
-    def _is_foreign(self, text: str, content: QuestionContent, coverage: float) -> bool:
-        """More of the question is foreign to the library than its best clause explains."""
-        at_work = bool(self._signals.handoff.labour_context.search(text))
-        share = MAX_FOREIGN_SHARE_AT_WORK if at_work else MAX_FOREIGN_SHARE
-        return content.foreign(self._library_features) > share * coverage * content.information
-
     @property
     def entries(self) -> tuple[IndexedClause, ...]:
         return self.index.entries
@@ -373,21 +334,20 @@ class Matcher:
         frequencies = self._tokenizer.word_frequencies
         words = [w for w in self._tokenizer.segment(text) if frequencies.get(w[0], 0) > 0]
         scope = check_scope(text, self._signals.scope, words)
+        evidence = Evidence(
+            score=best_score,
+            coverage=coverage,
+            information=content.information,
+            foreign=content.foreign(self._library_features),
+            is_about_work=bool(self._signals.handoff.labour_context.search(text)),
+        )
+        said = self.index.features[organic[0]] if organic else None
         reason: FallbackReason | None = None
         if scope.other_region is not None:
             reason = FallbackReason.OTHER_REGION
-        elif not handoff and (
-            self._is_off_domain(scope, organic[0] if organic else None)
-            or (scope.is_off_topic and best_score < MIN_OFF_TOPIC_ANSWER_SCORE)
-            or (scope.is_off_topic and coverage < OFF_TOPIC_COVERAGE)
-            or (bool(scope.off_domain) and coverage < OFF_DOMAIN_COVERAGE)
-        ):
+        elif not handoff and is_unanswered_elsewhere(scope, evidence, said):
             reason = FallbackReason.OFF_TOPIC
-        elif not handoff and (
-            best_score < MIN_ANSWER_SCORE
-            or coverage < MIN_COVERAGE
-            or self._is_foreign(text, content, coverage)
-        ):
+        elif not handoff and lacks_evidence(evidence):
             reason = FallbackReason.NO_MATCH
         if reason is not None or not ranked:
             return MatchResult(

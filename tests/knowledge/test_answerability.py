@@ -7,8 +7,10 @@ import re
 
 import pytest
 
+from knowledge.answerability import Evidence, is_unanswered_elsewhere, lacks_evidence
 from knowledge.coverage import ContentReader
 from knowledge.match import FallbackReason, Matcher, Verdict
+from knowledge.scope import ScopeCheck
 from knowledge.tokenizer import Tokenizer
 
 
@@ -52,3 +54,26 @@ def test_foreign_words_are_nouns_the_library_never_explains() -> None:
     content = reader.read("我家老伴买的西瓜不好吃", [], {})
     # 西瓜 is a noun no clause uses; 好吃 is how it is said; 我家 and 老伴 say who asks.
     assert content.foreign(frozenset({"买"})) == pytest.approx(reader.information("西瓜"))
+
+
+def evidence(*, coverage: float, foreign: float, at_work: bool = False) -> Evidence:
+    return Evidence(
+        score=20.0, coverage=coverage, information=10.0, foreign=foreign, is_about_work=at_work
+    )
+
+
+def test_more_foreign_than_explained_lacks_evidence_unless_told_at_work() -> None:
+    # The best clause explains 4 of 10; 5 are in nouns no clause of the library explains.
+    assert lacks_evidence(evidence(coverage=0.4, foreign=5.0))
+    assert not lacks_evidence(evidence(coverage=0.4, foreign=5.0, at_work=True))
+    assert not lacks_evidence(evidence(coverage=0.4, foreign=3.0))
+
+
+def test_a_clause_that_speaks_of_an_uncovered_domain_must_also_explain_the_question() -> None:
+    scope = ScopeCheck(other_region=None, is_off_topic=False, off_domain=("公积金",))
+    said = frozenset({"公积金", "居住证"})
+    assert is_unanswered_elsewhere(scope, evidence(coverage=0.4, foreign=0.0), said)
+    assert not is_unanswered_elsewhere(scope, evidence(coverage=0.8, foreign=0.0), said)
+    assert is_unanswered_elsewhere(
+        scope, evidence(coverage=0.8, foreign=0.0), frozenset({"居住证"})
+    )
