@@ -52,7 +52,7 @@ class QuestionContent:
     words: tuple[tuple[int, int, float], ...]
     spans: tuple[Span, ...]
     # Positions in `words` of nouns (not typos, not who is asking) that may be foreign.
-    dictionary_words: tuple[int, ...] = ()
+    nouns: tuple[int, ...] = ()
 
     @property
     def information(self) -> float:
@@ -74,7 +74,7 @@ class QuestionContent:
         explained = self._explained(library_features)
         return sum(
             weight
-            for start, end, weight in (self.words[i] for i in self.dictionary_words)
+            for start, end, weight in (self.words[i] for i in self.nouns)
             if not any(explained[start:end])
         )
 
@@ -111,7 +111,8 @@ class ContentReader:
         self._asking_words = asking_words
         # Who is asking (我家, 老伴, 闺女) is no topic, whether the library names them or not.
         self._asker = asker
-        self._nouns = tokenizer.nouns
+        # What a question is about is named by nouns: the dictionary's words not tagged otherwise.
+        self._other_than_nouns = tokenizer.other_than_nouns
         self._frequencies = tokenizer.word_frequencies
         self._total = sum(self._frequencies.values()) or 1
 
@@ -135,17 +136,16 @@ class ContentReader:
     ) -> QuestionContent:
         """`term_spans` are lexicon terms found in the question (start, end, canonical term)."""
         words: list[tuple[int, int, float]] = []
-        dictionary_words: list[int] = []
+        nouns: list[int] = []
         spans: list[Span] = []
         for word, start, end in self._tokenizer.segment(text):
             if not self._tokenizer.is_content(word):
                 continue
             weight = self.information(word)
             if weight > 0:
-                if word in self._nouns and not (
-                    self._asker is not None and self._asker.fullmatch(word)
-                ):
-                    dictionary_words.append(len(words))
+                is_noun = self._frequencies.get(word, 0) > 0 and word not in self._other_than_nouns
+                if is_noun and not (self._asker is not None and self._asker.fullmatch(word)):
+                    nouns.append(len(words))
                 words.append((start, end, weight))
             spans.append(Span(start, end, (word,)))
             for part in self._tokenizer.words(word):
@@ -157,4 +157,4 @@ class ContentReader:
             spans.append(Span(i, i + 2, (pair, "#" + pair)))
         for start, end, term in term_spans:
             spans.append(Span(start, end, (term, *expansions.get(term, ()))))
-        return QuestionContent(text, tuple(words), tuple(spans), tuple(dictionary_words))
+        return QuestionContent(text, tuple(words), tuple(spans), tuple(nouns))
