@@ -6,6 +6,11 @@ Chinese (jieba's dictionary frequencies, a reviewed general lexicon): 工伤 say
 its character pairs, or the lexicon term the word is a variant of. The share of the question's
 information a clause explains is its coverage; an answer that explains little of what was asked
 — a blood-pressure question that merely shares 单位 with an article — is no answer.
+
+What no clause of the whole library explains is foreign to it: a noun of jieba's dictionary (a
+real word, not a typo; a thing asked about, not how it is said — 给钱, 讲讲) that no document uses.
+A question that says more in such words than its best clause explains — 鸡蛋 against 判断 —
+asks about something else.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class QuestionContent:
     text: str
     words: tuple[tuple[int, int, float], ...]
     spans: tuple[Span, ...]
+    # Positions in `words` of nouns (not typos, not who is asking) that may be foreign.
+    nouns: tuple[int, ...] = ()
 
     @property
     def information(self) -> float:
@@ -56,14 +63,27 @@ class QuestionContent:
         total = self.information
         if total <= 0:
             return 0.0
-        explained = bytearray(len(self.text))
-        for feature in self._span_features & clause_features:
-            for start, end in self._spans_by_feature[feature]:
-                explained[start:end] = b"\x01" * (end - start)
+        explained = self._explained(clause_features)
         covered = sum(
             weight * sum(explained[start:end]) / (end - start) for start, end, weight in self.words
         )
         return covered / total
+
+    def foreign(self, library_features: Set[str]) -> float:
+        """Information in nouns of which no character is explained by the library's features."""
+        explained = self._explained(library_features)
+        return sum(
+            weight
+            for start, end, weight in (self.words[i] for i in self.nouns)
+            if not any(explained[start:end])
+        )
+
+    def _explained(self, features: Set[str]) -> bytearray:
+        explained = bytearray(len(self.text))
+        for feature in self._span_features & features:
+            for start, end in self._spans_by_feature[feature]:
+                explained[start:end] = b"\x01" * (end - start)
+        return explained
 
     @cached_property
     def _spans_by_feature(self) -> dict[str, list[tuple[int, int]]]:
@@ -81,9 +101,18 @@ class QuestionContent:
 class ContentReader:
     """Built once with the tokenizer; reads a question's content in one pass."""
 
-    def __init__(self, tokenizer: Tokenizer, asking_words: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        asking_words: frozenset[str] = frozenset(),
+        asker: re.Pattern[str] | None = None,
+    ) -> None:
         self._tokenizer = tokenizer
         self._asking_words = asking_words
+        # Who is asking (我家, 老伴, 闺女) is no topic, whether the library names them or not.
+        self._asker = asker
+        # What a question is about is named by nouns: the dictionary's words not tagged otherwise.
+        self._other_than_nouns = tokenizer.other_than_nouns
         self._frequencies = tokenizer.word_frequencies
         self._total = sum(self._frequencies.values()) or 1
 
@@ -107,12 +136,16 @@ class ContentReader:
     ) -> QuestionContent:
         """`term_spans` are lexicon terms found in the question (start, end, canonical term)."""
         words: list[tuple[int, int, float]] = []
+        nouns: list[int] = []
         spans: list[Span] = []
         for word, start, end in self._tokenizer.segment(text):
             if not self._tokenizer.is_content(word):
                 continue
             weight = self.information(word)
             if weight > 0:
+                is_noun = self._frequencies.get(word, 0) > 0 and word not in self._other_than_nouns
+                if is_noun and not (self._asker is not None and self._asker.fullmatch(word)):
+                    nouns.append(len(words))
                 words.append((start, end, weight))
             spans.append(Span(start, end, (word,)))
             for part in self._tokenizer.words(word):
@@ -124,4 +157,4 @@ class ContentReader:
             spans.append(Span(i, i + 2, (pair, "#" + pair)))
         for start, end, term in term_spans:
             spans.append(Span(start, end, (term, *expansions.get(term, ()))))
-        return QuestionContent(text, tuple(words), tuple(spans))
+        return QuestionContent(text, tuple(words), tuple(spans), tuple(nouns))

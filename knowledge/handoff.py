@@ -75,11 +75,15 @@ def is_handoff(text: str, rules: HandoffRules) -> bool:
     if not rules.labour_context.search(text):
         return False
     is_first_person = bool(rules.first_person.search(text))
-    for pattern in (*rules.disputes, *rules.asks_for_help):
+    # A dispute may be told as an event; a request for help is one's own only in the first
+    # person ("申请了法律援助，多久有答复" asks how the procedure goes on).
+    told_as = [(pattern, True) for pattern in rules.disputes]
+    told_as += [(pattern, False) for pattern in rules.asks_for_help]
+    for pattern, may_be_an_event in told_as:
         for match in pattern.finditer(text):
             told = text[max(0, match.start() - 2) : match.end() + 2]
-            happened = "了" in text[match.start() : match.end() + 2] or bool(
-                rules.ongoing.search(told)
+            happened = may_be_an_event and (
+                "了" in text[match.start() : match.end() + 2] or bool(rules.ongoing.search(told))
             )
             if (
                 (is_first_person or happened)

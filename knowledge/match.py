@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from knowledge.answerability import Evidence, is_unanswered_elsewhere, lacks_evidence
 from knowledge.coverage import ContentReader
 from knowledge.curation import Curation, Topic, topic_family
 from knowledge.document import Document
@@ -22,16 +23,10 @@ from knowledge.lexicon import Lexicon
 from knowledge.normalizer import Normalizer, ScriptConverter
 from knowledge.phonetic import PhoneticCorrector
 from knowledge.query import QueryReader
-from knowledge.scope import ScopeCheck, check_scope
+from knowledge.scope import check_scope
 from knowledge.signals import Signals, load_signals
 from knowledge.tokenizer import Tokenizer
 
-# Below this the best clause shares too little with the question to be its answer: a score
-# (BM25 weighted by coverage) this low, or less than this share of the question's information.
-MIN_ANSWER_SCORE = 2.0
-MIN_COVERAGE = 0.2
-# Everyday-topic words (weather, tickets) must be outweighed by a clearly policy question.
-MIN_OFF_TOPIC_ANSWER_SCORE = 10.0
 # A heading answers only questions that ask for an overview: per level of clauses below it,
 # its score is scaled by HEADING_FACTOR, or for an overview question by OVERVIEW_FACTOR.
 HEADING_FACTOR = 0.55
@@ -161,9 +156,19 @@ class Matcher:
         )
         self.index = ClauseIndex(entries, self._tokenizer, feature_cache)
         self._query = QueryReader(
-            self._tokenizer, lexicon, phrases, self.index, canonical_terms=set(canonical)
+            self._tokenizer,
+            lexicon,
+            phrases,
+            self.index,
+            canonical_terms=set(canonical),
+            asking_words=self._signals.shapes.asking_words,
         )
-        self._content = ContentReader(self._tokenizer, self._signals.shapes.asking_words)
+        self._content = ContentReader(
+            self._tokenizer,
+            self._signals.shapes.asking_words,
+            asker=self._signals.handoff.first_person,
+        )
+        self._library_features = frozenset(self.index.postings)
         self._heights = heading_heights(self.index.entries)
         self._framing = [
             position
@@ -201,22 +206,6 @@ class Matcher:
                 if entry.topic == "legal_aid" and entry.is_item
             ),
             None,
-        )
-
-    def _is_off_domain(self, scope: ScopeCheck, best: int | None) -> bool:
-        """The question names a domain no document covers, and the best clause doesn't speak of it."""
-        if not scope.off_domain:
-            return False
-        if best is None:
-            return True
-        said = self.index.features[best]
-        return any(
-            word not in said
-            and not all(
-                "#" + word[i : i + 2] in said or word[i : i + 2] in said
-                for i in range(len(word) - 1)
-            )
-            for word in scope.off_domain
         )
 
     @property
@@ -341,16 +330,24 @@ class Matcher:
             matter = [i for i in organic if i != self._legal_aid]
             organic = [*matter[:1], self._legal_aid, *matter[1:]][:MAX_RANKED]
         ranked = tuple(RankedClause(self.index.entries[i], round(scores[i], 3)) for i in organic)
-        scope = check_scope(text, self._signals.scope)
+        # Dictionary words only: a word jieba guessed (没上 in 没上牌) hides nothing.
+        frequencies = self._tokenizer.word_frequencies
+        words = [w for w in self._tokenizer.segment(text) if frequencies.get(w[0], 0) > 0]
+        scope = check_scope(text, self._signals.scope, words)
+        evidence = Evidence(
+            score=best_score,
+            coverage=coverage,
+            information=content.information,
+            foreign=content.foreign(self._library_features),
+            is_about_work=bool(self._signals.handoff.labour_context.search(text)),
+        )
+        said = self.index.features[organic[0]] if organic else None
         reason: FallbackReason | None = None
         if scope.other_region is not None:
             reason = FallbackReason.OTHER_REGION
-        elif not handoff and (
-            self._is_off_domain(scope, organic[0] if organic else None)
-            or (scope.is_off_topic and best_score < MIN_OFF_TOPIC_ANSWER_SCORE)
-        ):
+        elif not handoff and is_unanswered_elsewhere(scope, evidence, said):
             reason = FallbackReason.OFF_TOPIC
-        elif not handoff and (best_score < MIN_ANSWER_SCORE or coverage < MIN_COVERAGE):
+        elif not handoff and lacks_evidence(evidence):
             reason = FallbackReason.NO_MATCH
         if reason is not None or not ranked:
             return MatchResult(

@@ -56,11 +56,17 @@ class PhoneticCorrector:
         # phrase) keeps a term's key and a typo's key comparable, and the hot path cheap.
         self._readings = readings
         self._syllables = frozenset(readings.values())
+        terms = sorted(set(vocabulary))
         self._terms_by_sound: dict[tuple[str, ...], list[str]] = {}
-        for term in sorted(set(vocabulary)):
+        for term in terms:
             if 2 <= len(term) <= MAX_TERM_CHARS and _CJK_RUN.fullmatch(term):
                 self._terms_by_sound.setdefault(self._sounds(term), []).append(term)
         self._max_term_chars = max((len(key) for key in self._terms_by_sound), default=0)
+        # English words the lexicon knows (pension, salary) are meant as typed, even when their
+        # letters happen to spell pinyin (pen-si-o-n).
+        self._latin_words = frozenset(
+            word for term in terms for word in term.split() if word.isascii()
+        )
 
     def _sounds(self, text: str) -> tuple[str, ...]:
         # A character without a reading (rare CJK) gets itself: it can then match only itself.
@@ -75,23 +81,28 @@ class PhoneticCorrector:
         """Pinyin words (`luohu`, `luo hu`) inside a Latin run become terms; English stays."""
         sounds: list[str] = []
         for word in match.group(0).split(" "):
+            if word in self._latin_words:
+                return match.group(0)
             split = split_pinyin(word, self._syllables)
             if split is None:  # an English word: keep the run as typed
                 return match.group(0)
             sounds.extend(split)
         pieces: list[str] = []
+        found = False
         position = 0
         while position < len(sounds):
             for length in range(min(MAX_TERM_CHARS, len(sounds) - position), 1, -1):
                 terms = self._terms_by_sound.get(tuple(sounds[position : position + length]))
                 if terms:
                     pieces.append(terms[0])
+                    found = True
                     position += length
                     break
             else:
                 pieces.append(sounds[position])
                 position += 1
-        return " ".join(pieces)
+        # Letters that spell pinyin but no term (non, pension) were English: keep them as typed.
+        return " ".join(pieces) if found else match.group(0)
 
     def _correct_run(self, match: re.Match[str]) -> str:
         run = match.group(0)

@@ -47,8 +47,12 @@ class QueryReader:
         index: ClauseIndex,
         *,
         canonical_terms: set[str],
+        asking_words: frozenset[str] = frozenset(),
     ) -> None:
         self._tokenizer = tokenizer
+        self._asking_pattern = re.compile(
+            "|".join(re.escape(w) for w in sorted(asking_words, key=len, reverse=True)) or r"(?!x)x"
+        )
         self._index = index
         self._synonyms = dict(lexicon.synonyms)
         self._patterns = lexicon.patterns
@@ -103,7 +107,8 @@ class QueryReader:
         """Weighted features, and where in the question each lexicon term was found."""
         features: dict[str, float] = {}
         spans: list[tuple[int, int, str]] = []
-        for feature in self._tokenizer.features(text):
+        edges = self._tokenizer.boundaries(text)
+        for feature in self._tokenizer.features(self._without_asking_words(text, edges)):
             if feature.startswith("#"):
                 weight = BIGRAM_WEIGHT
             elif len(feature) == 1:  # 钱, 房, 扣: meaningful, but too loose to lead
@@ -112,7 +117,6 @@ class QueryReader:
                 weight = self._everyday_weight.get(feature, WORD_WEIGHT)
             features[feature] = max(features.get(feature, 0.0), weight)
         terms: dict[str, float] = {}
-        edges = self._tokenizer.boundaries(text)
         # A variant must start and end at word breaks: 农民工办 inside 农民工办事 is not the office.
         for start in edges:
             match = self._synonym_pattern.match(text, start)
@@ -149,6 +153,24 @@ class QueryReader:
             for feature in self.expansions[term]:
                 features[feature] = max(features.get(feature, 0.0), weight)
         return features, spans
+
+    def _without_asking_words(self, text: str, edges: set[int]) -> str:
+        """The question with the words that ask how long or whether (多长时间, 合法) blanked out.
+
+        They say what kind of answer is wanted, which the answer kinds judge; matched as words,
+        a curated phrase that happens to ask the same way (仲裁要多长时间) would win on them.
+        Only whole words are blanked: 合法 in 合法权益 stays.
+        """
+        pieces: list[str] = []
+        last = 0
+        for found in self._asking_pattern.finditer(text):
+            if found.start() in edges and found.end() in edges:
+                pieces.extend((text[last : found.start()], " "))
+                last = found.end()
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
 
     def _known_words(self, text: str) -> list[tuple[int, int]]:
         frequencies = self._tokenizer.word_frequencies

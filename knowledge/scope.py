@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,8 +69,21 @@ def _region_is_asked_about(rules: ScopeRules, text: str, region: str) -> bool:
     return False
 
 
-def check_scope(text: str, rules: ScopeRules) -> ScopeCheck:
-    """`text` is normalised (simplified, lower case)."""
+def _found(word: str, text: str, words: Sequence[tuple[str, int, int]]) -> bool:
+    """`word` is said in `text`, not merely spelled inside a longer word (动车 in 电动车).
+
+    A longer word that starts with it is still about it (股票账户, 高铁站, 买房子).
+    """
+    return any(
+        not any(start < match.start() < end for _, start, end in words)
+        for match in re.finditer(re.escape(word), text)
+    )
+
+
+def check_scope(
+    text: str, rules: ScopeRules, words: Sequence[tuple[str, int, int]] = ()
+) -> ScopeCheck:
+    """`text` is normalised (simplified, lower case); `words` the words found in it, if known."""
     without_districts = text.replace(_TIANJIN_DISTRICT_HEBEI, "")
     mentions_tianjin = any(marker in text for marker in rules.tianjin_markers)
     other_region = None
@@ -81,6 +94,6 @@ def check_scope(text: str, rules: ScopeRules) -> ScopeCheck:
         )
     return ScopeCheck(
         other_region=other_region,
-        is_off_topic=any(word in text for word in rules.off_topic),
-        off_domain=tuple(word for word in rules.off_domain if word in text),
+        is_off_topic=any(_found(word, text, words) for word in rules.off_topic),
+        off_domain=tuple(word for word in rules.off_domain if _found(word, text, words)),
     )

@@ -5,13 +5,17 @@ from __future__ import annotations
 import pytest
 
 from knowledge.handoff import is_handoff as is_handoff_with
+from knowledge.lexicon import load_lexicon
 from knowledge.normalizer import Normalizer, ScriptConverter
 from knowledge.scope import ScopeCheck
 from knowledge.scope import check_scope as check_scope_with
 from knowledge.signals import load_signals
+from knowledge.tokenizer import Tokenizer
 
 _normalizer = Normalizer(ScriptConverter())
 _signals = load_signals()
+_lexicon = load_lexicon()
+_tokenizer = Tokenizer(_lexicon.user_words, _lexicon.stopwords, _lexicon.dictionary_path)
 
 
 def is_handoff(text: str) -> bool:
@@ -91,3 +95,15 @@ def test_everyday_topics_are_flagged(text: str) -> None:
 
 def test_policy_questions_are_not_flagged_off_topic() -> None:
     assert not check_scope(normalized("工伤保险回老家还能领吗")).is_off_topic
+
+
+def test_an_everyday_word_spelled_inside_another_word_is_not_flagged() -> None:
+    text = normalized("骑电动车上班路上被撞了")
+    words = _tokenizer.segment(text)
+    assert check_scope(text).is_off_topic  # 动车, read letter by letter
+    assert not check_scope_with(text, _signals.scope, words).is_off_topic
+
+
+def test_a_compound_that_starts_with_an_uncovered_word_is_still_about_it() -> None:
+    text = normalized("开个股票账户要带啥")
+    assert check_scope_with(text, _signals.scope, _tokenizer.segment(text)).is_off_topic

@@ -34,6 +34,19 @@ def test_the_duty_answers_before_the_sanction_that_restates_it(library_matcher: 
     assert first(library_matcher, "用人单位能不能扣着工人的身份证不还") == (CONTRACT_LAW, "art9")
 
 
+def test_asking_words_do_not_match_as_the_subject(library_matcher: Matcher) -> None:
+    # 合法 says the worker asks whether it is allowed; 就业促进法 第四十一条 only shares it as
+    # 合法权益. The employer's duty not to keep ID cards is the answer, not the agency's.
+    assert first(library_matcher, "单位把我的身份证押着不还 合法吗") == (CONTRACT_LAW, "art9")
+
+
+def test_the_time_limit_for_arbitration_is_found_in_either_word_order(
+    library_matcher: Matcher,
+) -> None:
+    # 第二十七条's one-year limit, not 劳动法 第八十二条's older sixty days.
+    assert first(library_matcher, "劳动仲裁得在多久以内提出申请") == (ARBITRATION_LAW, "art27")
+
+
 def test_a_question_on_the_penalty_may_lead_with_the_sanction(library_matcher: Matcher) -> None:
     question = "用人单位扣押劳动者身份证会受到什么处罚"
     assert (CONTRACT_LAW, "art84") in cited(library_matcher, question)[:3]
@@ -98,4 +111,27 @@ def test_ongoing_lacks_and_a_vanished_boss_are_own_disputes(text: str) -> None:
     ],
 )
 def test_what_ifs_rule_questions_and_other_debts_are_not(text: str) -> None:
+    assert not handoff(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "干了半年了 合同一直木签 俺能要双倍工资不",
+        "仲裁快过期了 法援那边审批还没下来",
+    ],
+)
+def test_dialect_negation_and_stalled_legal_aid_are_own_disputes(text: str) -> None:
+    assert handoff(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "申请了法律援助，审查要几天",
+        "我们公司招人必须签合同吗？没签能上岗吗",
+        "我想从厂里辞职，能直接走人吗",
+    ],
+)
+def test_a_procedure_going_on_a_rule_question_or_a_resignation_is_not(text: str) -> None:
     assert not handoff(text)

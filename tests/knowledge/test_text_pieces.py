@@ -54,7 +54,10 @@ def test_traditional_round_trip_uses_traditional_characters() -> None:
 def corrector() -> PhoneticCorrector:
     return PhoneticCorrector(
         readings=load_lexicon().readings,
-        vocabulary=["工伤", "工伤保险", "落户", "积分落户", "随迁子女", "拖欠工资", "失业", "上班"],
+        vocabulary=[
+            *("工伤", "工伤保险", "落户", "积分落户", "随迁子女", "拖欠工资", "失业", "上班"),
+            "pension",
+        ],
         common_words={"事业": 10025, "工商": 1684, "上半年": 5000, "半年": 3000},
         segment=lambda text: [("上半年", 3, 6)] if text.startswith("今年上半年") else [],
     )
@@ -95,6 +98,17 @@ def test_typed_pinyin_becomes_the_term(corrector: PhoneticCorrector) -> None:
 
 def test_english_words_are_not_read_as_pinyin(corrector: PhoneticCorrector) -> None:
     assert corrector.correct("my salary") == "my salary"
+
+
+def test_english_words_spelling_pinyin_but_no_term_stay_as_typed(
+    corrector: PhoneticCorrector,
+) -> None:
+    # n-o-n and pen-si-o-n are syllables; no term sounds like them, so they were English.
+    assert corrector.correct("签了non-compete") == "签了non-compete"
+
+
+def test_english_words_of_the_vocabulary_stay_as_typed(corrector: PhoneticCorrector) -> None:
+    assert corrector.correct("pension能补交吗") == "pension能补交吗"
 
 
 def test_pinyin_splitting() -> None:

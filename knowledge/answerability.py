@@ -1,0 +1,79 @@
+"""Whether the best clause answers a question at all: the evidence behind an honest fallback.
+
+The engine refuses rather than cite a clause that merely shares words with the question: when the
+clause explains too little of it, when the question names more that is foreign to the whole
+library than the clause explains, or when it names an everyday topic or another legal domain that
+the clause does not speak of or explains little of.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+
+from knowledge.scope import ScopeCheck
+
+# Below this the best clause shares too little with the question to be its answer: a score
+# (BM25 before coverage) this low, or less than this share of the question's information.
+MIN_ANSWER_SCORE = 2.0
+MIN_COVERAGE = 0.2
+# A question that names more the library never speaks of than its best clause explains asks about
+# something else: 粉丝 against 直播. A question about work (a workplace, an employer, wages
+# named) tells particulars the library never names (超市卡, 小轿车) around what it asks, so
+# there the foreign nouns must outweigh it twice.
+MAX_FOREIGN_SHARE = 1.0
+MAX_FOREIGN_SHARE_AT_WORK = 2.0
+# Everyday-topic words (weather, tickets) must be outweighed by a clearly policy question.
+MIN_OFF_TOPIC_ANSWER_SCORE = 10.0
+# A question that names what no document covers is answered only by a clause that explains
+# much of it: one that merely mentions 公积金 in a list of services does not say how a
+# housing-fund loan is computed. Another legal domain needs more than an everyday word, which a
+# worker's own question may carry (坐地铁下班路上被撞了).
+OFF_TOPIC_COVERAGE = 0.4
+OFF_DOMAIN_COVERAGE = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the best clause has for a question, and what the question says beyond the library."""
+
+    score: float
+    coverage: float
+    # The question's information, and the part of it in nouns no clause of the library explains.
+    information: float
+    foreign: float
+    is_about_work: bool
+
+    @property
+    def explained(self) -> float:
+        return self.coverage * self.information
+
+
+def speaks_of(said: Set[str], word: str) -> bool:
+    """The clause's features hold the word, or every character pair of it."""
+    return word in said or all(
+        "#" + word[i : i + 2] in said or word[i : i + 2] in said for i in range(len(word) - 1)
+    )
+
+
+def is_unanswered_elsewhere(scope: ScopeCheck, evidence: Evidence, said: Set[str] | None) -> bool:
+    """The question names an everyday topic or an uncovered domain the best clause doesn't answer."""
+    if scope.off_domain and (
+        said is None
+        or not all(speaks_of(said, word) for word in scope.off_domain)
+        or evidence.coverage < OFF_DOMAIN_COVERAGE
+    ):
+        return True
+    return scope.is_off_topic and (
+        evidence.score < MIN_OFF_TOPIC_ANSWER_SCORE or evidence.coverage < OFF_TOPIC_COVERAGE
+    )
+
+
+def lacks_evidence(evidence: Evidence) -> bool:
+    """The best clause explains too little of the question, or less than is foreign to the library."""
+    share = MAX_FOREIGN_SHARE_AT_WORK if evidence.is_about_work else MAX_FOREIGN_SHARE
+    return (
+        evidence.score < MIN_ANSWER_SCORE
+        or evidence.coverage < MIN_COVERAGE
+        or evidence.foreign > share * evidence.explained
+    )
