@@ -26,10 +26,12 @@ from bot.storage.schema import (
     alembic_config,
     check_models,
     migration_transaction,
+    numbered_head,
     prepare_schema,
     read_state,
     revisions,
     script_directory,
+    stamped_at_head,
     upgrade,
 )
 from tests.bot.storage.release_6a79bf1 import (
@@ -70,6 +72,15 @@ def test_revisions_are_one_numbered_line() -> None:
     assert script_directory().get_heads() == [scripts[-1].revision]
     for script in scripts:
         assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+    assert numbered_head() == scripts[-1].revision  # the start's look-up without Alembic
+
+
+def test_only_a_database_stamped_at_head_skips_alembic(bare_engine: Engine) -> None:
+    assert stamped_at_head(bare_engine) is None
+    upgrade_to(bare_engine, "0001")
+    assert stamped_at_head(bare_engine) is None
+    init_db(bare_engine)
+    assert stamped_at_head(bare_engine) == numbered_head()
 
 
 def test_migrations_ship_with_the_package() -> None:
