@@ -35,7 +35,7 @@ def store_features(counts: Mapping[str, Mapping[str, float]], *, session: Sessio
     try:
         with session.begin_nested():
             rows = [{"key": key, "counts": value} for key, value in missing.items()]
-            session.execute(insert(ClauseFeaturesRecord), rows)
+            session.exec(insert(ClauseFeaturesRecord), params=rows)
         return
     except IntegrityError:
         pass
