@@ -173,11 +173,50 @@ def require_head(engine: Engine) -> SchemaState:
 
 
 def prepare_schema(engine: Engine) -> UpgradeReport | None:
-    """At start: SQLite upgrades itself (after a backup); any other database must be at head."""
+    """At start: SQLite upgrades itself (after a backup), an empty file built at head at once;
+    any other database must be at head."""
     if engine.dialect.name == "sqlite":
+        created = create_empty_at_head(engine)
+        if created is not None:
+            return UpgradeReport(None, created, None)
         return upgrade(engine, back_up=True)
     require_head(engine)
     return None
+
+
+def create_empty_at_head(engine: Engine) -> str | None:
+    """An empty SQLite database built from the models and stamped at head, as Alembic's cookbook
+    builds one from scratch: the schema every revision run in turn gives (the schema tests
+    compare the two), without loading Alembic at a first start. Returns the head, or None when
+    the database has tables (then it is upgraded by its revisions).
+
+    Only for a start: `new_revision` needs a scratch database made by the revisions, not from
+    the models it is compared with.
+    """
+    # Every module with tables, so the metadata holds them all.
+    from sqlmodel import SQLModel
+
+    import bot.storage.console_models
+    import bot.storage.job_models
+    import bot.storage.models  # noqa: F401
+
+    if inspect(engine).get_table_names():
+        return None
+    head = numbered_head()
+    with _sqlite_migration_transaction(engine) as connection:
+        # Under the write lock: another process may have built it meanwhile.
+        if inspect(connection).get_table_names():
+            return None
+        SQLModel.metadata.create_all(connection)
+        # The version table exactly as Alembic creates it.
+        connection.execute(
+            text(
+                f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+                f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
+            )
+        )
+        connection.execute(text(f"INSERT INTO {VERSION_TABLE} VALUES (:head)"), {"head": head})
+    return head
 
 
 def check_models(connection: Connection) -> str | None:
