@@ -39,17 +39,25 @@ def prefix_dictionary(path: Path) -> tuple[dict[str, int], int]:
     """jieba's prefix dictionary for a dictionary file (`word count [tag]` lines): every word's
     count, every proper prefix of a word at 0 unless a word itself, and the counts' total.
 
-    What jieba.Tokenizer.gen_pfdict builds, in half its time and without the model cache jieba
-    writes to the temp directory (a fresh machine has none; loading it is no faster).
+    What jieba.Tokenizer.gen_pfdict builds (a sixth faster, and no slower than jieba loading the
+    model cache it writes to the temp directory): a start needs no temp-dir cache, so a fresh
+    machine starts as fast as one that has started before.
     """
-    counts: dict[str, int] = {}
-    total = 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        word, count = line.strip().split(" ", 2)[:2]
-        counts[word] = int(count)
-        total += counts[word]  # as jieba counts: a word listed twice adds twice
-    for prefix in {word[:end] for word in counts for end in range(1, len(word))}:
-        counts.setdefault(prefix, 0)
+    text = path.read_text(encoding="utf-8")
+    fields = text.split()
+    if len(fields) == 3 * len(text.splitlines()):  # every line `word count tag`: sliced in C
+        numbers = list(map(int, fields[1::3]))
+        counts = dict(zip(fields[0::3], numbers, strict=True))
+        total = sum(numbers)
+    else:
+        counts, total = {}, 0
+        for line in text.splitlines():
+            word, count = line.strip().split(" ", 2)[:2]
+            counts[word] = int(count)
+            total += counts[word]  # as jieba counts: a word listed twice adds twice
+    prefixes = {word[:end] for word in counts for end in range(1, len(word))}
+    prefixes.difference_update(counts)
+    counts.update(dict.fromkeys(prefixes, 0))
     return counts, total
 
 
