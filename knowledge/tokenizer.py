@@ -87,8 +87,8 @@ class Tokenizer:
         # What decides how a text is cut: a cached tokenisation is valid while this is the same.
         digest = hashlib.sha256(f"jieba {jieba.__version__}\n".encode())
         if dictionary_path is not None:
-            stat = dictionary_path.stat()
-            digest.update(f"{dictionary_path.name} {stat.st_size}\n".encode())
+            # Its content, not its size: a changed count of the same width cuts texts anew.
+            digest.update(hashlib.sha256(dictionary_path.read_bytes()).digest())
         digest.update("\n".join(f"{w} {f}" for w, f in words).encode())
         digest.update("\n".join(sorted(stopwords)).encode())
         self.fingerprint = digest.hexdigest()

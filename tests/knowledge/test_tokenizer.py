@@ -34,3 +34,12 @@ def test_a_tokenizer_on_its_prefix_dictionary_cuts_as_jieba_does(tmp_path: Path)
     text = "用人单位自用工之日起超过一个月不满一年未与劳动者订立书面劳动合同的"
     tokenizer = Tokenizer((), dictionary_path=lexicon.dictionary_path)
     assert tokenizer.main_words(text) == [w for w in reference.cut(text) if tokenizer.is_content(w)]
+
+
+def test_the_fingerprint_follows_the_dictionarys_content(tmp_path: Path) -> None:
+    """A cached tokenisation is keyed by it: a count changed at the same width must change it."""
+    path = tmp_path / "dict.txt"
+    path.write_text("工资 30 n\n劳动合同 12 n\n", encoding="utf-8")
+    before = Tokenizer((), dictionary_path=path).fingerprint
+    path.write_text("工资 40 n\n劳动合同 12 n\n", encoding="utf-8")
+    assert Tokenizer((), dictionary_path=path).fingerprint != before
