@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -16,7 +17,6 @@ from bot.campaigns.pacing import SendLimits
 from bot.channels.base import ChannelDeps, ChannelParts
 from bot.channels.outbox import OutboxBell, OutboxSender, OutboxTransport
 from bot.channels.registry import CHANNELS
-from bot.console.passwords import Passwords
 from bot.events import log_event
 from bot.knowledge_base import build_knowledge, import_startup_sources
 from bot.limits.shared_redis import SharedRedis
@@ -47,6 +47,9 @@ from handlers.legal_aid import LegalAidFlow
 from handlers.subscriptions import Subscriptions
 from knowledge.jobs import load_job_tables
 from knowledge.match import Matcher
+
+if TYPE_CHECKING:
+    from bot.console.passwords import Passwords
 
 USER_KEY_SECRET_NAME = "user_key_hmac"
 # Channels whose outbox transport can reach a person later, so job digests can be pushed there.

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from bot.storage.engine import run_transaction
-from bot.storage.repositories.clause_features import (
-    cached_features,
-    drop_features_except,
-    store_features,
+from bot.feature_cache import (
+    FeatureCaches,
+    SqlFeatureCache,
+    code_fingerprint,
+    read_bundled_features,
 )
 from bot.storage.repositories.documents import ImportOutcome, import_document, load_knowledge
 from bot.storage.repositories.knowledge_additions import current_revision, load_additions
 from knowledge.additions import matcher_with
 from knowledge.curation import Curation, load_curation
 from knowledge.document import Document
+from knowledge.index import FeatureCache
 from knowledge.lexicon import bundled_data_path, load_lexicon
 from knowledge.manifest import MANIFEST_NAME, manifest_meta
 from knowledge.match import Matcher
@@ -100,31 +100,18 @@ def import_startup_sources(engine: Engine, extra_sources: list[Path]) -> list[Im
         return reports
 
 
-class SqlFeatureCache:
-    """The index's `FeatureCache` in the database, so every process and restart shares it."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def get_many(self, keys: Sequence[str]) -> Mapping[str, Mapping[str, float]]:
-        found = run_transaction(self._engine, lambda s: cached_features(keys, session=s))
-        if len(found) < len(keys):
-            # Texts changed: what the old texts were cut into is of no further use.
-            run_transaction(self._engine, lambda s: drop_features_except(keys, session=s))
-        return found
-
-    def put_many(self, counts: Mapping[str, Mapping[str, float]]) -> None:
-        run_transaction(self._engine, lambda s: store_features(counts, session=s))
-
-
 def build_knowledge(
-    engine: Engine, *, curated: frozenset[str] | None = None
+    engine: Engine,
+    *,
+    curated: frozenset[str] | None = None,
+    feature_cache: FeatureCache | None = None,
 ) -> tuple[int, Matcher]:
     """The index over everything imported plus the curators' additions, and the additions'
     revision it was built at (read in the same transaction, so the two agree).
 
     `curated` keeps the curated layer of those documents only (the evaluation's measure of how
-    documents nobody curated are answered); None keeps every document's.
+    documents nobody curated are answered); None keeps every document's. `feature_cache` is
+    where clause features are looked up and kept: by default the shipped ones, then the database.
     """
     with Session(engine) as session:
         knowledge = load_knowledge(session=session)
@@ -132,9 +119,11 @@ def build_knowledge(
         revision = current_revision(session=session)
     if curated is not None:
         knowledge = [(doc, cur if doc.key in curated else None) for doc, cur in knowledge]
-    matcher = matcher_with(
-        knowledge, load_lexicon(), additions, feature_cache=SqlFeatureCache(engine)
-    )
+    if feature_cache is None:
+        feature_cache = FeatureCaches(
+            SqlFeatureCache(engine), read_bundled_features(), code=code_fingerprint()
+        )
+    matcher = matcher_with(knowledge, load_lexicon(), additions, feature_cache=feature_cache)
     return revision, matcher
 
 

@@ -86,6 +86,7 @@ _FOOTER: Final = re.compile(
 INVISIBLE: Final = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _MAX_GARBAGE_SHARE: Final = 0.1
 _MIN_CJK_SHARE: Final = 0.2
+_CJK: Final = re.compile("[\u4e00-\u9fff\u3400-\u4dbf]")
 NUMBERING_HINT: Final = "一、 /（一）/ 1. / 第一章 / 第一条"
 
 
@@ -111,21 +112,22 @@ def check_readable(text: str) -> None:
         raise ParseError("文本是空的，没有可解析的内容。")
     if "\x00" in text:
         raise ParseError("文本含 NUL 字符，看起来是二进制数据而不是政策文本。")
-    visible = [char for char in text if not char.isspace()]
-    garbage = sum(1 for char in visible if _is_garbage(char))
+    visible = "".join(text.split())
+    # Every garbage category but U+FFFD is unprintable: a printable text is counted in C.
+    garbage = (
+        visible.count("\ufffd")
+        if visible.isprintable()
+        else sum(1 for char in visible if _is_garbage(char))
+    )
     if garbage > _MAX_GARBAGE_SHARE * len(visible):
         raise ParseError(f"文本大多是控制字符或乱码（{garbage} 个），看起来是二进制数据。")
-    cjk = sum(1 for char in visible if _is_cjk(char))
+    cjk = len(_CJK.findall(visible))
     if cjk < _MIN_CJK_SHARE * len(visible):
         raise ParseError("文本几乎没有中文，不像是一份中文政策文件。")
 
 
 def _is_garbage(char: str) -> bool:
     return char == "\ufffd" or unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}
-
-
-def _is_cjk(char: str) -> bool:
-    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
 
 
 def cut_footer(lines: list[str]) -> list[str]:

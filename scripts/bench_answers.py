@@ -3,10 +3,18 @@
     .venv/bin/python scripts/bench_answers.py [--questions FILE.jsonl] [--rounds 5]
 
 Prints, for the engine and for the BM25 baseline (bm25s over jieba tokens of the raw clauses) on
-the same questions: p50/p99/max milliseconds per question in process. Then, from a fresh process
-on a fresh SQLite database (first start: every document imported), the seconds from launching the
-process to its first printed answer and the process's peak resident memory. Questions come from a
-question file (either eval format) or, without one, the benchmark workload and a few law questions.
+the same questions: p50/p99/max milliseconds per question in process. Then, for three starts of a
+fresh process, the seconds from launching it to its first printed answer, its resident memory
+then and its peak, and which caches it found:
+
+- first start, cold: as a fresh clone on a fresh machine: a copy of bot/, handlers/ and
+  knowledge/ without compiled bytecode, an empty temp directory (no jieba model cache), a fresh
+  SQLite database (every document imported);
+- first start, warm: the same copy, now compiled by the cold start, and another fresh database;
+- restart: the second start on that database.
+
+Questions come from a question file (either eval format) or, without one, the benchmark workload
+and a few law questions.
 """
 
 from __future__ import annotations
@@ -14,11 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,8 +51,10 @@ FIRST_ANSWER = (
     "app = build_app(load_settings(Path(sys.argv[1])));"
     "answer_question(app.matcher, '老板欠了三个月工资怎么办');"
     "status = Path('/proc/self/status').read_text();"
-    "print(int(status.split('VmRSS:')[1].split()[0]) // 1024, flush=True)"
+    "print(*(int(status.split(f'{k}:')[1].split()[0]) // 1024 for k in ('VmRSS', 'VmHWM')))"
 )
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("bot", "handlers", "knowledge")
 
 
 def read_questions(path: Path | None) -> list[str]:
@@ -78,32 +91,94 @@ def bm25_baseline(matcher: Matcher) -> Callable[[str], object]:
     return answer
 
 
-def first_answers() -> list[tuple[float, float, float]]:
-    """For a first start (every document imported, tokenised) and a restart on the same database:
-    seconds from launching the process to its first answer, its resident memory then, and its
-    peak resident memory (start-up's passing work included), in MB."""
-    directory = Path(tempfile.mkdtemp())
-    config = directory / "bench.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{directory / "bench.db"}"\n[logging]\nlevel = "WARNING"\n',
-        encoding="utf-8",
-    )
-    figures = []
-    for _ in ("first start", "restart"):
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            [sys.executable, "-c", FIRST_ANSWER, str(config)],
-            stdout=subprocess.PIPE,
-            cwd=Path(__file__).resolve().parent.parent,
+@dataclass(frozen=True, slots=True)
+class Start:
+    name: str
+    seconds: float
+    # CPU seconds to the first answer and exit: on a shared machine, steadier than the wall clock.
+    cpu_seconds: float
+    resident_mb: float
+    peak_mb: float
+    caches: str
+
+
+def stored_features(database: Path) -> int:
+    """Clause texts the database's feature cache holds: each one was cut by some start (the
+    bundled library's are shipped, so a first start stores only what the shipped file lacks)."""
+    if not database.exists():
+        return 0
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        if "clause_features" not in tables:
+            return 0
+        return int(connection.execute("SELECT count(*) FROM clause_features").fetchone()[0])
+
+
+def jieba_caches(temp: Path) -> int:
+    return len(list(temp.glob("jieba*.cache")))
+
+
+def without_bytecode_switch(environment: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environment.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def fresh_clone(directory: Path) -> Path:
+    """The packages as a fresh clone has them: sources and data, no compiled bytecode."""
+    clone = directory / "clone"
+    for package in PACKAGES:
+        shutil.copytree(
+            REPO / package, clone / package, ignore=shutil.ignore_patterns("__pycache__")
         )
-        assert child.stdout is not None
-        resident = float(child.stdout.read().strip() or 0)
-        seconds = time.perf_counter() - started
-        _, status, usage = os.wait4(child.pid, 0)
-        if status != 0:
-            raise SystemExit(f"the answering process failed ({status})")
-        figures.append((seconds, resident, usage.ru_maxrss / 1024))
-    return figures
+    return clone
+
+
+def start_once(name: str, config: Path, *, cwd: Path, temp: Path, database: Path) -> Start:
+    """One process from launch to its first answer; what it found before, what it cut."""
+    compiled = any((cwd / "knowledge").glob("__pycache__/*.pyc"))
+    jieba_before, stored_before = jieba_caches(temp), stored_features(database)
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-c", FIRST_ANSWER, str(config)],
+        stdout=subprocess.PIPE,
+        cwd=cwd,
+        # Bytecode is written as by default (the cold start compiles the clone for the others).
+        env={**without_bytecode_switch(os.environ), "TMPDIR": str(temp)},
+    )
+    assert child.stdout is not None
+    # The child's own figures: its rusage peak would count the memory of this parent it forked from.
+    resident, peak = (float(figure) for figure in child.stdout.readline().split())
+    seconds = time.perf_counter() - started
+    _, status, usage = os.wait4(child.pid, 0)
+    if status != 0:
+        raise SystemExit(f"the answering process failed ({status})")
+    caches = (
+        f"bytecode {'compiled' if compiled else 'none'}, "
+        f"jieba model caches in TMPDIR {jieba_before} (now {jieba_caches(temp)}), "
+        f"database features {stored_before} → {stored_features(database)}"
+    )
+    return Start(name, seconds, usage.ru_utime + usage.ru_stime, resident, peak, caches)
+
+
+def first_answers() -> list[Start]:
+    """A cold first start, a warm first start and a restart, all on one fresh clone."""
+    directory = Path(tempfile.mkdtemp())
+    clone = fresh_clone(directory)
+    temp = directory / "tmp"  # empty: no jieba model cache, as on a fresh machine
+    temp.mkdir()
+    starts = []
+    for name, database in (
+        ("first start, cold", directory / "cold.db"),
+        ("first start, warm", directory / "warm.db"),
+        ("restart", directory / "warm.db"),
+    ):
+        config = directory / f"{database.stem}.toml"
+        config.write_text(
+            f'[database]\nurl = "sqlite:///{database}"\n[logging]\nlevel = "WARNING"\n',
+            encoding="utf-8",
+        )
+        starts.append(start_once(name, config, cwd=clone, temp=temp, database=database))
+    shutil.rmtree(directory)
+    return starts
 
 
 def report(name: str, spent: list[float]) -> str:
@@ -117,6 +192,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=Path)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--starts", type=int, default=1, help="repeat the three starts; the median run is shown"
+    )
     args = parser.parse_args()
     questions = read_questions(args.questions)
     started = time.perf_counter()
@@ -127,12 +205,16 @@ def main() -> None:
     )
     print(report("engine", timings(lambda q: answer_question(matcher, q), questions, args.rounds)))
     print(report("bm25", timings(bm25_baseline(matcher), questions, args.rounds)))
-    for name, (seconds, resident, peak) in zip(
-        ("first start", "restart"), first_answers(), strict=True
-    ):
+    runs = [first_answers() for _ in range(max(args.starts, 1))]
+    for kind in zip(*runs, strict=True):
+        ordered = sorted(kind, key=lambda start: start.seconds)
+        start = ordered[len(ordered) // 2]
+        spread = f" (median of {len(ordered)}, fastest {ordered[0].seconds:.2f} s)"
         print(
-            f"{name:11}: first answer {seconds:.2f} s after launch, "
-            f"resident {resident:.0f} MB then (peak {peak:.0f} MB)"
+            f"{start.name:17}: first answer {start.seconds:.2f} s after launch "
+            f"({start.cpu_seconds:.2f} s CPU){spread if len(ordered) > 1 else ''}, "
+            f"resident {start.resident_mb:.0f} MB then (peak {start.peak_mb:.0f} MB)\n"
+            f"{'':19}caches: {start.caches}"
         )
 
 

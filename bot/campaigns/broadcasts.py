@@ -36,8 +36,8 @@ from telegram import Bot
 
 from bot.campaigns.pacing import SendLimits, SendPacer
 from bot.campaigns.progress import Progress
-from bot.channels.delivery import RetryLater, RetryPolicy, Undeliverable
-from bot.channels.telegram.inbound import CHANNEL as TELEGRAM
+from bot.channels.delivery import RetryLater, Undeliverable
+from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram.sending import classified
 from bot.events import log_event
 from bot.storage.claims import Lease, new_lease
@@ -88,11 +88,6 @@ def audience() -> Audience:
     """Who broadcasts reach: Telegram's subscribers (the broadcaster sends with the Telegram bot),
     each menu topic they chose covering its knowledge topics."""
     return Audience(TELEGRAM, {key: topics for _, key, topics in MENU})
-
-
-def retry_policy(limits: SendLimits) -> RetryPolicy:
-    """Network errors and 5xx back off 0.5 s, 1 s, … up to 30 s; a 429 waits its own time."""
-    return RetryPolicy(first_backoff=0.5, max_backoff=30.0, max_attempts=limits.max_attempts)
 
 
 @dataclass(order=True)
@@ -189,7 +184,7 @@ class _Run:
         self._retries: list[_Retry] = []
         self._order = itertools.count()
         self._pacer = SendPacer(self._limits)
-        self._policy = retry_policy(self._limits)
+        self._policy = self._limits.retry_policy()
         self._slots = asyncio.Semaphore(self._limits.max_in_flight)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()

@@ -21,7 +21,6 @@ from sqlalchemy import ColumnElement, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select, update
 
-from bot.campaigns.broadcasts import retry_policy
 from bot.campaigns.pacing import SendLimits, SendPacer
 from bot.channels.delivery import RetryLater, Undeliverable
 from bot.channels.outbox import OutboxTransport
@@ -264,7 +263,7 @@ class JobDigests:
     ) -> tuple[str, bool] | None:
         """Send at the broadcasts' pace and retry policy: the row's new status, and whether the
         person blocked the bot; None when the lease was lost before a send (nothing sent)."""
-        policy = retry_policy(self._limits)
+        policy = self._limits.retry_policy()
         attempt = 1
         while True:
             delay = self._pacer.reserve(address) - time.monotonic()

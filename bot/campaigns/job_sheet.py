@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from openpyxl import load_workbook
-
 from bot.storage.repositories.job_postings import PostingRow
 from handlers.cases import DISTRICTS
 from knowledge.jobs import PAY_UNITS, JobTables
@@ -66,6 +64,9 @@ def read_cells(path: Path) -> list[list[str]]:
             return [[cell.strip() for cell in line] for line in csv.reader(handle)]
     if path.suffix.lower() != ".xlsx":
         raise ValueError("只能导入 .xlsx 或 .csv 文件")
+    # openpyxl (and the Pillow it loads) only for a workbook: every `policybot` command imports this.
+    from openpyxl import load_workbook
+
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.channels.delivery import RetryPolicy
 from bot.settings import BroadcastSettings
 
 
@@ -23,6 +24,10 @@ class SendLimits:
             per_chat_seconds=settings.per_chat_seconds,
             max_attempts=settings.max_attempts,
         )
+
+    def retry_policy(self) -> RetryPolicy:
+        """Network errors and 5xx back off 0.5 s, 1 s, … up to 30 s; a 429 waits its own time."""
+        return RetryPolicy(first_backoff=0.5, max_backoff=30.0, max_attempts=self.max_attempts)
 
 
 class SendPacer:

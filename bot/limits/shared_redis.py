@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
 from bot.settings import RedisSettings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 # A Redis that does not answer within this long is treated as down (requests must not hang).
 SOCKET_TIMEOUT_SECONDS = 2.0
@@ -26,6 +27,9 @@ class SharedRedis:
         """None without `[redis] url`: every limit stays in this process."""
         if settings.url is None:
             return None
+        # Imported only when configured: a bot without Redis never loads the client.
+        from redis.asyncio import Redis
+
         client = Redis.from_url(
             settings.url,
             socket_timeout=SOCKET_TIMEOUT_SECONDS,
@@ -38,6 +42,8 @@ class SharedRedis:
 
     async def answers(self) -> bool:
         """Whether Redis answers PING in time (for /healthz); never raises."""
+        from redis.exceptions import RedisError
+
         try:
             return bool(await asyncio.wait_for(self.client.ping(), PING_TIMEOUT_SECONDS))
         except (RedisError, OSError, TimeoutError):

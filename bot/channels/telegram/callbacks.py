@@ -9,9 +9,10 @@ import time
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.channels.telegram import CHANNEL
 from bot.channels.telegram.casework import handle_staff_text
 from bot.channels.telegram.context import BotContext
-from bot.channels.telegram.inbound import CHANNEL, is_addressed_to_bot, to_incoming
+from bot.channels.telegram.inbound import is_addressed_to_bot, to_incoming
 from bot.channels.telegram.sending import deliver, send_with_retry
 from bot.events import log_event
 

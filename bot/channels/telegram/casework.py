@@ -13,8 +13,8 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
+from bot.channels.telegram import CHANNEL
 from bot.channels.telegram.context import BotContext
-from bot.channels.telegram.inbound import CHANNEL
 from bot.channels.telegram.sending import send_with_retry
 from bot.events import log_event
 from handlers.cases import StaffMember

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.channels.base import ChannelConfigError, ChannelDeps, ChannelParts, ChannelSpec, RunOptions
-from bot.channels.telegram.inbound import CHANNEL
+from bot.channels.telegram import CHANNEL
 from bot.settings import Settings
 from bot.storage.case_desk import StaffChat
 

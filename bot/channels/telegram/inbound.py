@@ -9,9 +9,8 @@ from telegram import (
 )
 from telegram.constants import ChatType
 
+from bot.channels.telegram import CHANNEL
 from handlers.messages import IncomingMessage, MessageKind
-
-CHANNEL = "telegram"
 
 
 def is_addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:

@@ -8,7 +8,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
 from bot.channels.delivery import Undeliverable
-from bot.channels.telegram.inbound import CHANNEL
+from bot.channels.telegram import CHANNEL
 from bot.channels.telegram.rendering import keyboard_for, render
 from bot.channels.telegram.sending import classified, send_reply
 from handlers.messages import Reply

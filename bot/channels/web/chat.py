@@ -25,7 +25,6 @@ from bot.channels.key_locks import KeyLocks
 from bot.channels.request_body import read_capped_body
 from bot.channels.web.client_address import ClientAddress
 from bot.events import log_event
-from bot.limits.redis_window import RedisWindowLimiter
 from bot.limits.shared_redis import SharedRedis
 from bot.limits.window import SlidingWindowLimiter, WindowLimiter
 from bot.settings import WebChatSettings
@@ -126,6 +125,9 @@ class WebChatLimits:
             per_session = SlidingWindowLimiter(session_limit)
             per_ip = SlidingWindowLimiter(ip_limit)
         else:
+            # `limits` and redis-py load only when Redis is configured.
+            from bot.limits.redis_window import RedisWindowLimiter
+
             per_session = RedisWindowLimiter(redis, session_limit, name="web-session")
             per_ip = RedisWindowLimiter(redis, ip_limit, name="web-ip")
         return cls(per_session, per_ip, ClientAddress(settings.trusted_proxies))

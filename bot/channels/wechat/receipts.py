@@ -10,8 +10,6 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
-from redis.exceptions import RedisError
-
 from bot.events import log_event
 from bot.limits.shared_redis import SharedRedis
 from bot.storage.channel_store import ChannelStore, Claim
@@ -59,6 +57,9 @@ class RedisReceipts:
         return self._redis.key("wechat", "reply", dedupe_key)
 
     async def claim_receipt(self, dedupe_key: str, user_key: str, *, keep_for: timedelta) -> Claim:
+        # redis-py is loaded only once Redis is configured (which this class needs).
+        from redis.exceptions import RedisError
+
         seconds = max(1, int(keep_for.total_seconds()))
         try:
             first = await self._redis.client.set(
@@ -88,6 +89,8 @@ class RedisReceipts:
                 dedupe_key, reply, user_key=user_key, choices=choices, rest=rest
             )
             return
+        from redis.exceptions import RedisError
+
         try:
             await self._redis.client.set(self._reply_key(dedupe_key), reply, ex=seconds)
         except RedisError as error:
@@ -96,6 +99,8 @@ class RedisReceipts:
             await self._store.save_choices(user_key, choices, rest)
 
     async def stored_reply(self, dedupe_key: str) -> str | None:
+        from redis.exceptions import RedisError
+
         try:
             stored = await self._redis.client.get(self._reply_key(dedupe_key))
         except RedisError:

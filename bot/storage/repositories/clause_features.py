@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -18,11 +19,30 @@ def cached_features(keys: Sequence[str], *, session: Session) -> dict[str, dict[
 
 
 def store_features(counts: Mapping[str, Mapping[str, float]], *, session: Session) -> None:
-    """Adds what is missing; a row another process stored meanwhile is left as it is (same key)."""
-    for key, value in counts.items():
+    """Adds what is missing; a row another process stored meanwhile is left as it is (same key).
+
+    One multi-row insert (a first start stores every clause at once); should another process
+    have stored some of the same rows meanwhile, row by row.
+    """
+    present = set(
+        session.exec(
+            select(ClauseFeaturesRecord.key).where(col(ClauseFeaturesRecord.key).in_(list(counts)))
+        )
+    )
+    missing = {key: dict(value) for key, value in counts.items() if key not in present}
+    if not missing:
+        return
+    try:
+        with session.begin_nested():
+            rows = [{"key": key, "counts": value} for key, value in missing.items()]
+            session.exec(insert(ClauseFeaturesRecord), params=rows)
+        return
+    except IntegrityError:
+        pass
+    for key, value in missing.items():
         try:
             with session.begin_nested():
-                session.add(ClauseFeaturesRecord(key=key, counts=dict(value)))
+                session.add(ClauseFeaturesRecord(key=key, counts=value))
         except IntegrityError:
             continue
 

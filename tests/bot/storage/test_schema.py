@@ -22,14 +22,18 @@ from sqlmodel import SQLModel
 from bot.storage.engine import create_engine_for, init_db
 from bot.storage.schema import (
     MIGRATIONS,
+    VERSION_TABLE,
     SchemaError,
     alembic_config,
     check_models,
+    create_empty_at_head,
     migration_transaction,
+    numbered_head,
     prepare_schema,
     read_state,
     revisions,
     script_directory,
+    stamped_at_head,
     upgrade,
 )
 from tests.bot.storage.release_6a79bf1 import (
@@ -70,6 +74,53 @@ def test_revisions_are_one_numbered_line() -> None:
     assert script_directory().get_heads() == [scripts[-1].revision]
     for script in scripts:
         assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+    assert numbered_head() == scripts[-1].revision  # the start's look-up without Alembic
+
+
+def version_table(engine: Engine) -> tuple[object, ...]:
+    with engine.connect() as connection:
+        inspector = inspect(connection)
+        columns = [
+            (c["name"], repr(c["type"]), c["nullable"])
+            for c in inspector.get_columns(VERSION_TABLE)
+        ]
+        rows = connection.execute(text(f"SELECT * FROM {VERSION_TABLE}")).all()
+        return columns, inspector.get_pk_constraint(VERSION_TABLE), [tuple(row) for row in rows]
+
+
+def test_an_empty_sqlite_file_is_built_at_head_as_the_revisions_build_it(tmp_path: Path) -> None:
+    built = create_engine_for(f"sqlite:///{tmp_path / 'built.db'}")
+    migrated = create_engine_for(f"sqlite:///{tmp_path / 'migrated.db'}")
+    try:
+        assert create_empty_at_head(built) == numbered_head()
+        init_db(migrated)
+        assert snapshot(built) == snapshot(migrated)
+        assert version_table(built) == version_table(migrated)
+        assert read_state(built).is_at_head
+        with built.connect() as connection:
+            assert check_models(connection) is None
+        assert create_empty_at_head(built) is None  # it has tables now: left to its revisions
+    finally:
+        built.dispose()
+        migrated.dispose()
+
+
+def test_a_first_start_on_sqlite_reports_the_built_head(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        report = prepare_schema(engine)
+        assert report is not None and (report.before, report.after) == (None, numbered_head())
+        assert report.backup is None
+    finally:
+        engine.dispose()
+
+
+def test_only_a_database_stamped_at_head_skips_alembic(bare_engine: Engine) -> None:
+    assert stamped_at_head(bare_engine) is None
+    upgrade_to(bare_engine, "0001")
+    assert stamped_at_head(bare_engine) is None
+    init_db(bare_engine)
+    assert stamped_at_head(bare_engine) == numbered_head()
 
 
 def test_migrations_ship_with_the_package() -> None:
