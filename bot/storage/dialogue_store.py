@@ -58,7 +58,8 @@ class SqlDialogueStore:
         turn = joined_turn(self._engine)
         if turn is not None:
             driver = turn.driver
-            return await turn.run(lambda: work(driver))
+            # The person's own rows (their state, their new question): no other lock to wait for.
+            return await turn.run(lambda: work(driver), may_wait=False)
         return await self._run(lambda session: work(driver_connection(session)))
 
     async def load_state(self, user_key: str) -> Mapping[str, Any]:

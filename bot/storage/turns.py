@@ -76,8 +76,13 @@ class OpenTurn:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     in_flight: Future[object] | None = None
     open: bool = True
-    # Once the person's lock is held, statements run at once, on the loop (see `turn`).
+    # Once the person's lock is held, statements that cannot wait for another's lock run at
+    # once, on the loop (see `run`); on SQLite, whose writer lock the turn holds, all of them.
     inline: bool = False
+    # PostgreSQL: statements that may wait for a row lock (the ORM stores') run on the turn's
+    # thread even once inline: blocking the loop there could wait for a turn of this very
+    # process that the blocked loop can never finish.
+    waits_on_thread: bool = False
     # SQLite's turns share one connection, kept open between them (`TurnTransactions`).
     kept: bool = False
     # PostgreSQL: the session is the turn's transaction; SQLite: a savepoint within the turn's
@@ -131,9 +136,11 @@ class OpenTurn:
             if not self.kept:
                 self.connection.close()
 
-    async def run(self, work: Callable[[], T]) -> T:
-        """`work` on the turn's pool, one statement batch at a time, with the turn visible to it."""
-        if self.inline:
+    async def run(self, work: Callable[[], T], *, may_wait: bool = True) -> T:
+        """`work` with the turn visible to it: at once when inline and it cannot wait for another
+        transaction's lock (`may_wait=False`: the person's own rows, a commit), else on the
+        turn's pool, one statement batch at a time."""
+        if self.inline and not (may_wait and self.waits_on_thread):
             return work()
         context = contextvars.copy_context()
         future: Future[T] = self.executor.submit(context.run, work)
@@ -207,16 +214,16 @@ class TurnTransactions:
             try:
                 if not self._lock_at_once(turn.driver, user_key):
                     await turn.run(lambda: self._begin(turn.connection, user_key))
-                # With the lock held, the turn's statements run at once, on the loop: they are a
-                # few single-row reads and writes that nobody else is waiting to lock, and a hop
-                # to a thread per statement cost more than the statement (bench_framework.py).
-                turn.inline = True
+                # With the person's lock held, their own rows' statements run at once, on the
+                # loop: a hop to a thread per statement cost more than the statement
+                # (bench_framework.py). Others' rows may be locked: those stay on the thread.
+                turn.inline, turn.waits_on_thread = True, True
                 token = _current.set(turn)
                 try:
                     yield
                 finally:
                     _current.reset(token)
-                await turn.run(turn.commit)
+                await turn.run(turn.commit, may_wait=False)
             except BaseException:
                 turn.open = False
                 await _finish(turn, rollback=True)
@@ -395,7 +402,7 @@ async def _finish(turn: OpenTurn, *, rollback: bool) -> None:
             wait([turn.in_flight])
         turn.close(rollback=rollback)
 
-    if turn.inline:
+    if turn.in_flight is None or turn.in_flight.done():
         finish()
         return
     # A plain submit (not `run`): the statement in flight may still be on this very pool.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
@@ -276,3 +277,53 @@ async def test_a_group_left_by_a_cancelled_waiter_still_commits(
     with Session(engine) as session:
         assert session.get(ConversationRecord, "te-first") is not None
         assert session.get(ConversationRecord, "te-waiter") is None
+
+
+async def test_a_turn_waiting_for_anothers_row_lock_leaves_the_process_running(
+    engine: Engine,
+) -> None:
+    """Two people's turns in one process touch one row: the second waits for the first's lock on
+    the turn's thread, so the first can still finish (a loop blocked on that lock would wait for
+    itself: here the server gives up after three seconds and the second turn fails)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's turn holds the one writer lock: no row lock waits inside it")
+
+    def give_up_after_three_seconds(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.execute("SET lock_timeout = '3s'")
+        dbapi_connection.commit()
+
+    event.listen(engine, "connect", give_up_after_three_seconds)
+    engine.dispose()  # every connection from here on gives up
+    turns = TurnTransactions(engine)
+    await in_transaction(
+        engine, lambda s: s.add(ConversationRecord(user_key="te-shared", state={"n": 0}))
+    )
+
+    def lock_shared_row(session: Session) -> None:
+        session.exec(
+            select(ConversationRecord)
+            .where(ConversationRecord.user_key == "te-shared")
+            .with_for_update()
+        ).one()
+
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with turns.turn("te-first-person"):
+            await in_transaction(engine, lock_shared_row)
+            holding.set()
+            await release.wait()
+
+    async def second() -> None:
+        await holding.wait()
+        async with turns.turn("te-second-person"):
+            await in_transaction(engine, lock_shared_row)
+
+    try:
+        tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
+        await holding.wait()
+        await asyncio.sleep(0.5)  # the second turn is waiting for the row by now
+        release.set()
+        await asyncio.gather(*tasks)
+    finally:
+        turns.close()
