@@ -53,16 +53,17 @@ TRY_ADVISORY_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0
 @dataclass(eq=False)
 class CommitGroup:
     """SQLite turns that share one transaction, each in a savepoint of its own, committed together
-    once no turn is waiting for the writer (or the group is full or old). One writer means turns
-    queue anyway; while they do, the one commit (the WAL's writes, the writer lock taken again)
-    serves all of them. A turn that fails rolls back its own savepoint only, and no turn returns
-    before the commit that keeps it."""
+    when the loop comes round with no turn running (or the group is full or old). A turn ends
+    without committing; turns that start before the loop comes round join the group, and the one
+    commit (the WAL's writes, the writer lock taken again) serves all of them. A turn that fails
+    rolls back its own savepoint only, and no turn returns before the commit that keeps it."""
 
     connection: Connection
     committed: asyncio.Future[None]
     opened: float
     turns: int = 0
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    commit_scheduled: bool = False
 
 
 @dataclass(eq=False)
@@ -190,9 +191,8 @@ class TurnTransactions:
         self._slots = asyncio.Semaphore(open_at_once)
         self._executor = ThreadPoolExecutor(open_at_once, thread_name_prefix="turn")
         # One turn at a time on SQLite, so one connection serves them all: checked out of the
-        # pool once, not per message. Turns waiting for it, and the commit group they join.
+        # pool once, not per message. The commit group that turns join.
         self._kept: Connection | None = None
-        self._waiting = 0
         self._group: CommitGroup | None = None
 
     @contextlib.asynccontextmanager
@@ -237,14 +237,12 @@ class TurnTransactions:
     async def _grouped_turn(self, user_key: str) -> AsyncIterator[None]:
         """A SQLite turn: the writer (one turn at a time), a savepoint in the open commit group,
         and, once the savepoint is released, the wait for the group's commit."""
-        self._waiting += 1
         try:
             await self._slots.acquire()
         except BaseException:
-            self._waiting -= 1
-            self._commit_if_abandoned()  # the turn handed the writer gave up: nobody else may come
+            if self._group is not None:  # handed the writer, it gave up: the group must not wait
+                self._schedule_commit(self._group)
             raise
-        self._waiting -= 1
         kept = False
         group: CommitGroup | None = None
         try:
@@ -311,16 +309,27 @@ class TurnTransactions:
         return self._group
 
     def _end_of_turn(self, group: CommitGroup) -> None:
-        """Commit the group unless another turn waits for the writer and the group has room."""
+        """Commit the group now if it is full or old, else once the loop comes round."""
         full = group.turns >= MAX_GROUPED_TURNS
         old = asyncio.get_running_loop().time() - group.opened >= MAX_GROUP_SECONDS
-        if self._waiting == 0 or full or old:
+        if full or old:
             self._commit_group(group)
+        else:
+            self._schedule_commit(group)
 
-    def _commit_if_abandoned(self) -> None:
-        group = self._group
-        if group is not None and self._waiting == 0 and not self._slots.locked():
-            self._commit_group(group)
+    def _schedule_commit(self, group: CommitGroup) -> None:
+        if not group.commit_scheduled:
+            group.commit_scheduled = True
+            asyncio.get_running_loop().call_soon(self._commit_if_idle, group)
+
+    def _commit_if_idle(self, group: CommitGroup) -> None:
+        """The loop came round: commit unless a turn of the group runs now (it commits or
+        schedules again when it ends)."""
+        group.commit_scheduled = False
+        if self._group is group and not self._slots.locked():
+            # A failed commit reaches every turn of the group through `committed`.
+            with contextlib.suppress(Exception):
+                self._commit_group(group)
 
     def _commit_group(self, group: CommitGroup) -> None:
         self._group = None

@@ -210,6 +210,32 @@ async def test_sqlite_turns_that_queue_share_a_commit_and_return_only_once_it_is
     assert 1 <= len(commits) < len(people)
 
 
+async def test_sqlite_turns_started_before_the_loop_comes_round_share_a_commit(
+    engine: Engine,
+) -> None:
+    """Turns that never wait inside (every statement inline) still share: a turn ends without
+    committing, and those started meanwhile join before the loop comes round to commit."""
+    sqlite_only(engine)
+    store = SqlDialogueStore(engine)
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    async def ask(person: str) -> None:
+        async with store.turn(person):
+            await store.save_state(person, {"known": True})
+
+    event.listen(engine, "commit", count)
+    try:
+        await asyncio.gather(*(ask(f"te-burst-{n}") for n in range(10)))
+    finally:
+        event.remove(engine, "commit", count)
+    assert 1 <= len(commits) < 10
+    with Session(engine) as session:
+        assert len(list(session.exec(select(ConversationRecord)))) == 10
+
+
 async def test_a_failing_turn_in_a_group_loses_only_its_own_writes(engine: Engine) -> None:
     sqlite_only(engine)
     store = SqlDialogueStore(engine)
