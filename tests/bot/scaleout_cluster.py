@@ -31,6 +31,7 @@ from bot.storage.engine import create_engine_for
 from tests.bot.serve_process import REPO, ServeProcess
 
 REDIS_SETTING = "POLICYBOT_REDIS__URL"
+REDIS_PREFIX_SETTING = "POLICYBOT_REDIS__KEY_PREFIX"
 LEASE_SETTING = "POLICYBOT_SENDERS__LEASE_SECONDS"
 # Three processes importing the library at once on a loaded two-core machine start slowly.
 START_TIMEOUT_SECONDS = 240.0
@@ -45,13 +46,18 @@ class OptionalSettings:
 
 
 def scaleout_settings(redis_url: str | None, lease_seconds: float) -> OptionalSettings:
-    """`[redis] url` and `[senders] lease_seconds` as environment variables, where they exist."""
+    """`[redis] url` and `[senders] lease_seconds` as environment variables, where they exist.
+
+    The run's processes get a key prefix of their own: they share Telegram's pace and limits with
+    each other, never with another test run on the same Redis (two runs at once would each send at
+    half the pace and wait twice as long for the staff group's one message per three seconds)."""
     fields = Settings.model_fields
     environment: dict[str, str] = {}
     missing: list[str] = []
     if redis_url is not None:
         if "redis" in fields:
             environment[REDIS_SETTING] = redis_url
+            environment[REDIS_PREFIX_SETTING] = f"test-scaleout-{uuid.uuid4().hex[:12]}"
         else:
             missing.append("[redis] url")
     senders = fields.get("senders")
