@@ -82,13 +82,31 @@ class _TextFormatter(logging.Formatter):
         return f"{line.rstrip()}\n{exception}" if exception else line.rstrip()
 
 
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to `sys.stderr` as it is at each record, not as it was at configuration: a stderr
+    replaced later (a test's capture, closed when the test ends; a daemon's redirect) never
+    leaves our one handler writing to a closed stream. The stdlib's last-resort handler does the
+    same."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """Always stderr: `setStream` has nothing to change."""
+
+
 def configure_logging(level: str, *, as_json: bool, stream: TextIO | None = None) -> None:
     """Our events to stderr; chatty libraries (httpx logs every URL, with the token) kept at WARNING.
 
     Every logger ends here (uvicorn is started without its own logging config), so the scrubber
     on this one handler sees every record. `stream` is stderr unless given (tests read a buffer).
     """
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _StderrHandler() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(_JsonFormatter() if as_json else _TextFormatter())
     handler.addFilter(ParameterScrubber())
     root = logging.getLogger()

@@ -10,6 +10,7 @@ repeated runs never see each other's tables.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -34,6 +35,17 @@ from knowledge.parser import parse_file
 TEST_DATABASE_URL_ENV = "POLICYBOT_TEST_DATABASE_URL"
 # Backend name (the test id suffix) → the fixture that provides a fresh database of that kind.
 DATABASE_FIXTURES = {"sqlite": "sqlite_url", "postgresql": "postgres_url"}
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """A test that runs a command in-process (`bot.cli.main`) sets up the bot's logging for the
+    whole interpreter; the next test gets the root logger as it was."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def url_with_search_path(url: str, schema: str) -> str:

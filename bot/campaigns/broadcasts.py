@@ -7,8 +7,9 @@ keep a little under it so network jitter never pushes a second over) and at leas
 5xx are retried with backoff; a delivery is marked sent only after Telegram confirmed it.
 
 Senders in several processes may run one broadcast together: each takes batches of deliveries
-with a lease (bot/storage/claims.py), renews a delivery's lease just before sending it and records
-its result only while holding it, so no delivery is sent by two of them.
+with a lease (bot/storage/claims.py), keeps the leases of what it holds alive while it runs,
+checks it still holds a delivery just before sending it and records its result only while holding
+it, so no delivery is sent by two of them.
 
 Stopping (Ctrl-C, SIGTERM, a cancelled task) stops starting new sends, waits for those in flight,
 records them and hands the rest of its claims back, so a rerun sends exactly what is still pending.
@@ -40,7 +41,7 @@ from bot.channels.delivery import RetryLater, Undeliverable
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram.sending import classified
 from bot.events import log_event
-from bot.storage.claims import Lease, new_lease
+from bot.storage.claims import Lease, kept_alive, new_lease
 from bot.storage.engine import in_transaction
 from bot.storage.models import BroadcastRecord, utc_now
 from bot.storage.repositories import broadcasts as repository
@@ -132,13 +133,22 @@ class Broadcaster:
         pending = counts.get(repository.PENDING, 0)
         run = _Run(self, broadcast_id, broadcast_text(broadcast.text), pending)
         log_event("broadcast_started", broadcast=broadcast_id, pending=pending)
-        holder = self.lease.holder
+        lease = self.lease
+
+        async def renew_held() -> None:
+            await self.in_transaction(
+                lambda s: repository.renew_held(broadcast_id, lease=lease, session=s)
+            )
+
         try:
-            await run.send_all()
+            # Kept alive: a claimed delivery may wait longer than a lease for its turn (the
+            # batch ahead of it, a retry's backoff, the pace shared with other processes).
+            async with kept_alive(lease, renew_held):
+                await run.send_all()
         finally:
             # What is left of our claims (given up, or not started before a stop) goes back.
             await self.in_transaction(
-                lambda s: repository.release(broadcast_id, holder=holder, session=s)
+                lambda s: repository.release(broadcast_id, holder=lease.holder, session=s)
             )
             if run.progress is not None:
                 run.progress.update(run.done, run.sent, final=True)

@@ -3,7 +3,8 @@ message with the new matching postings (never between 21:00 and 08:00).
 
 Queueing writes one `job_digest` row per person per Tianjin day (unique, like a broadcast's
 deliveries), so a rerun, a restart or a second process never sends a second digest that day.
-Sending claims rows with a lease (bot/storage/claims.py, renewed before every attempt), paces them with the broadcasts' limits (`SendPacer`), retries
+Sending claims rows with a lease (bot/storage/claims.py, kept alive while held and checked before
+every attempt), paces them with the broadcasts' limits (`SendPacer`), retries
 429s, network errors and 5xx by the broadcasts' policy and marks a row sent only after the
 platform confirmed it. WeChat allows pushed messages only within 48 hours of the person's last
 message: outside it the digest is held and shown at their next message instead.
@@ -13,19 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, or_, select, update
+from sqlmodel import Session, col, select
 
 from bot.campaigns.pacing import SendLimits, SendPacer
 from bot.channels.delivery import RetryLater, Undeliverable
 from bot.channels.outbox import OutboxTransport
 from bot.events import log_event
-from bot.storage.claims import Lease, new_lease
+from bot.storage import claims
+from bot.storage.claims import ClaimTable, Lease, new_lease, worked_through
 from bot.storage.engine import in_transaction, run_transaction
 from bot.storage.job_board import HELD, digest_reply, live_views, matching_views, wanted_of
 from bot.storage.job_models import JobDigestRecord
@@ -95,19 +97,13 @@ def queue_digests(
     return queued
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        col(JobDigestRecord.status) == PENDING,
-        (col(JobDigestRecord.status) == SENDING) & (col(JobDigestRecord.lease_until) < now),
-    )
-
-
-def _held_by(digest_id: int, holder: str) -> ColumnElement[bool]:
-    return (
-        (col(JobDigestRecord.id) == digest_id)
-        & (col(JobDigestRecord.status) == SENDING)
-        & (col(JobDigestRecord.claimed_by) == holder)
-    )
+# Claimed digests are `sending`; a release makes them `pending` again.
+DIGESTS = ClaimTable(
+    JobDigestRecord,
+    open=col(JobDigestRecord.status).in_((PENDING, SENDING)),
+    on_claim={"status": SENDING},
+    on_release={"status": PENDING},
+)
 
 
 def claim_due(
@@ -115,60 +111,41 @@ def claim_due(
 ) -> list[JobDigestRecord]:
     """Pending digests of one channel (and ones whose sender died), claimed by this sender with a
     lease (bot/storage/claims.py): two processes never both take the same one."""
-    candidates = session.exec(
-        select(JobDigestRecord.id)
-        .where(col(JobDigestRecord.channel) == channel, _claimable(now))
-        .order_by(col(JobDigestRecord.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not candidates:
-        return []
-    session.exec(
-        update(JobDigestRecord)
-        .where(col(JobDigestRecord.id).in_(candidates), _claimable(now))
-        .values(status=SENDING, claimed_by=lease.holder, lease_until=lease.until(now))
-        .execution_options(synchronize_session=False)
+    of_channel = col(JobDigestRecord.channel) == channel
+    ids = claims.claim(
+        DIGESTS, among=of_channel, lease=lease, limit=limit, session=session, now=now
     )
-    taken = list(
+    if not ids:
+        return []
+    return list(
         session.exec(
             select(JobDigestRecord)
-            .where(
-                col(JobDigestRecord.id).in_(candidates),
-                col(JobDigestRecord.claimed_by) == lease.holder,
-                col(JobDigestRecord.status) == SENDING,
-            )
+            .where(col(JobDigestRecord.id).in_(ids))
             .order_by(col(JobDigestRecord.id))
             .execution_options(populate_existing=True)
         )
     )
-    return taken
 
 
-def renew(digest_id: int, now: datetime, *, lease: Lease, session: Session) -> bool:
-    """Before each attempt: extend the lease; False when another sender holds the row now."""
-    result = session.exec(
-        update(JobDigestRecord)
-        .where(_held_by(digest_id, lease.holder))
-        .values(lease_until=lease.until(now))
-    )
-    return result.rowcount == 1
+def renew(digest_ids: Sequence[int], now: datetime, *, lease: Lease, session: Session) -> int:
+    """Extend the lease of these digests this sender still holds; how many it holds."""
+    these = col(JobDigestRecord.id).in_(digest_ids)
+    return claims.renew(DIGESTS, among=these, lease=lease, session=session, now=now)
+
+
+def release(digest_ids: Sequence[int], *, holder: str, session: Session) -> int:
+    """Hand back the digests this sender claimed and did not get to (it stopped or failed)."""
+    these = col(JobDigestRecord.id).in_(digest_ids)
+    return claims.release(DIGESTS, among=these, holder=holder, session=session)
 
 
 def settle(digest_id: int, status: str, now: datetime, *, holder: str, session: Session) -> bool:
     """A send's result, written only by the row's holder; False when it holds it no longer."""
-    values: dict[str, object] = {
-        "status": status,
-        "claimed_by": None,
-        "lease_until": None,
-        "attempts": col(JobDigestRecord.attempts) + 1,
-    }
+    values: dict[str, object] = {"status": status, "attempts": col(JobDigestRecord.attempts) + 1}
     if status == SENT:
         values["sent_at"] = now
-    result = session.exec(
-        update(JobDigestRecord).where(_held_by(digest_id, holder)).values(**values)
-    )
-    settled = result.rowcount == 1
+    one = col(JobDigestRecord.id) == digest_id
+    settled = claims.settle(DIGESTS, among=one, holder=holder, values=values, session=session) == 1
     if settled and status == SENT:
         postings.record_event(postings.DIGEST_SENT, posting_id=None, user_key=None, session=session)
     return settled
@@ -224,12 +201,25 @@ class JobDigests:
         await asyncio.to_thread(self.queue, frozenset({transport.channel}))
         if is_quiet(self._now()):
             return 0  # queued digests wait for the morning
+        lease = self._lease
         due = await self._db(
-            lambda s: claim_due(transport.channel, self._now(), lease=self._lease, session=s)
+            lambda s: claim_due(transport.channel, self._now(), lease=lease, session=s)
         )
+
+        async def renew_unfinished(ids: list[int]) -> None:
+            await self._db(lambda s: renew(ids, self._now(), lease=lease, session=s))
+
+        def release_unfinished(ids: list[int]) -> None:
+            run_transaction(self._engine, lambda s: release(ids, holder=lease.holder, session=s))
+
+        ids = [digest.id for digest in due if digest.id is not None]
         sent = 0
-        for digest in due:
-            sent += await self._send(transport, digest)
+        async with worked_through(
+            ids, lease, renew=renew_unfinished, release=release_unfinished
+        ) as unfinished:
+            for digest in due:
+                sent += await self._send(transport, digest)
+                unfinished.pop(0)
         if due:
             log_event("job_digests_sent", channel=transport.channel, due=len(due), sent=sent)
         return sent
@@ -241,6 +231,8 @@ class JobDigests:
                 await self.tick(transport)
             except Exception as error:  # a bad round must not end the loop: the next one retries
                 log_event("job_digests_failed", error=type(error).__name__)
+                # What the round held may not have been handed back: let it lapse.
+                self._lease = self._lease.renamed()
             await asyncio.sleep(self._check_seconds)
 
     async def _send(self, transport: OutboxTransport, digest: JobDigestRecord) -> int:
@@ -269,9 +261,9 @@ class JobDigests:
             delay = self._pacer.reserve(address) - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            # Renewed before every attempt: backoffs and 429 pauses may outlast one lease.
+            # Still ours? Checked before every attempt: a stall may have outlasted the lease.
             if not await self._db(
-                lambda s: renew(digest_id, self._now(), lease=self._lease, session=s)
+                lambda s: renew([digest_id], self._now(), lease=self._lease, session=s)
             ):
                 return None
             try:

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from bot.channels.delivery import RetryLater, RetryPolicy, Undeliverable
 from bot.events import log_event
 from bot.storage.case_desk import CARD, CARD_REFRESH, WORKER_NOTICE, case_view
-from bot.storage.claims import Lease, kept_alive, new_lease
+from bot.storage.claims import Lease, new_lease, worked_through
 from bot.storage.engine import in_transaction, run_transaction
 from bot.storage.models import LegalAidCase, OutboxMessage, utc_now
 from bot.storage.repositories import outbox
@@ -105,6 +105,8 @@ class OutboxSender:
                 sent = await self.send_due()
             except Exception as error:  # the database away for a moment must not end the sender
                 log_event("outbox_loop_failed", logging.ERROR, error=type(error).__name__)
+                # What this round held may not have been handed back: let it lapse.
+                self._lease = self._lease.renamed()
                 sent = 0
             if sent:
                 continue
@@ -115,30 +117,25 @@ class OutboxSender:
 
     async def send_due(self) -> int:
         """Send what is due now; returns how many messages were handled (sent or given up)."""
-        channel = self._transport.channel
+        channel, lease = self._transport.channel, self._lease
         messages = await self._db(
-            lambda s: outbox.lease_due(channel, lease=self._lease, limit=self._batch, session=s)
+            lambda s: outbox.lease_due(channel, lease=lease, limit=self._batch, session=s)
         )
-        unfinished = [message.id for message in messages if message.id is not None]
-        holder = self._lease.holder
-        lease = self._lease
 
-        async def renew_unfinished() -> None:
-            held = list(unfinished)
-            await self._db(lambda s: outbox.renew_all(held, lease=lease, session=s))
+        async def renew(ids: list[int]) -> None:
+            await self._db(lambda s: outbox.renew_all(ids, lease=lease, session=s))
 
-        try:
-            async with kept_alive(lease, renew_unfinished):
-                for message in messages:
-                    await self._deliver(message)
-                    unfinished.pop(0)
-        except asyncio.CancelledError:
-            # Stopping: hand the unfinished messages back now rather than when their leases
-            # expire (one cut off mid-send may then go twice; none is lost).
+        def release(ids: list[int]) -> None:
+            # One cut off mid-send may then go twice; none is lost.
             run_transaction(
-                self._engine, lambda s: outbox.release(unfinished, holder=holder, session=s)
+                self._engine, lambda s: outbox.release(ids, holder=lease.holder, session=s)
             )
-            raise
+
+        ids = [message.id for message in messages if message.id is not None]
+        async with worked_through(ids, lease, renew=renew, release=release) as unfinished:
+            for message in messages:
+                await self._deliver(message)
+                unfinished.pop(0)
         return len(messages)
 
     async def _deliver(self, message: OutboxMessage) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from bot.events import configure_logging, scrubbed
+from bot.events import configure_logging, log_event, scrubbed
 from bot.storage.engine import POSTGRES_DRIVER, create_engine_for, init_db
 from bot.storage.models import UserRecord
 
@@ -72,3 +72,23 @@ def test_the_scrubber_keeps_the_rest_of_the_message() -> None:
     assert 'invalid input syntax for type integer: "138' not in scrubbed(
         'invalid input syntax for type integer: "13812345678"'
     )
+
+
+def test_the_log_follows_stderr_when_it_is_replaced_after_the_set_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Configured while stderr was one stream (a test's capture, closed when that test ended),
+    the log writes to whatever stderr is now: no "I/O operation on closed file"."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    first, now = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    try:
+        configure_logging("INFO", as_json=False)
+        first.close()
+        monkeypatch.setattr("sys.stderr", now)
+        log_event("broadcast_started", broadcast=7)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert "broadcast_started broadcast=7" in now.getvalue()

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select, update
 
-from bot.storage.claims import Lease
+from bot.storage import claims
+from bot.storage.claims import ClaimTable, Lease
 from bot.storage.models import (
     BroadcastRecord,
     CampaignRecord,
@@ -27,6 +28,8 @@ SENT = "sent"
 BLOCKED = "blocked"
 GONE = "gone"
 FAILED = "failed"
+# A claimed delivery stays `pending`; its holder is what marks it taken.
+DELIVERIES = ClaimTable(DeliveryRecord, open=col(DeliveryRecord.status) == PENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +156,9 @@ def pending_deliveries(broadcast_id: int, *, session: Session) -> tuple[list[Pen
     """Deliveries still to send and held by no sender, with the address; those who unsubscribed
     meanwhile become gone (returned: how many)."""
     ready, gone = _ready_and_gone(
-        col(DeliveryRecord.broadcast_id) == broadcast_id, _claimable(utc_now()), session=session
+        col(DeliveryRecord.broadcast_id) == broadcast_id,
+        DELIVERIES.free(utc_now()),
+        session=session,
     )
     if gone:
         session.exec(
@@ -170,29 +175,13 @@ def claim_deliveries(
     """Claim up to `limit` pending deliveries no sender holds, oldest first, for this sender
     (bot/storage/claims.py); those who unsubscribed meanwhile become gone (returned: how many).
     Empty only when nothing is left to claim."""
-    moment = now or utc_now()
-    while True:
-        candidates = session.exec(
-            select(DeliveryRecord.id)
-            .where(col(DeliveryRecord.broadcast_id) == broadcast_id, _claimable(moment))
-            .order_by(col(DeliveryRecord.id))
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        if not candidates:
-            return [], 0
-        # Conditional as well: SQLite has no row locks, and its SELECT may predate another's
-        # claim; then every candidate was taken, and (holding the write lock now) we look again.
-        taken = session.exec(
-            update(DeliveryRecord)
-            .where(col(DeliveryRecord.id).in_(candidates), _claimable(moment))
-            .values(claimed_by=lease.holder, lease_until=lease.until(moment))
-        )
-        if taken.rowcount:
-            break
-    ready, gone = _ready_and_gone(
-        col(DeliveryRecord.id).in_(candidates), _held(lease.holder), session=session
+    of_broadcast = col(DeliveryRecord.broadcast_id) == broadcast_id
+    ids = claims.claim(
+        DELIVERIES, among=of_broadcast, lease=lease, limit=limit, session=session, now=now
     )
+    if not ids:
+        return [], 0
+    ready, gone = _ready_and_gone(col(DeliveryRecord.id).in_(ids), session=session)
     if gone:
         set_status(gone, GONE, holder=lease.holder, session=session)
     return ready, len(gone)
@@ -201,22 +190,21 @@ def claim_deliveries(
 def renew(delivery_id: int, *, lease: Lease, session: Session, now: datetime | None = None) -> bool:
     """Just before sending: extend the lease; False when this sender no longer holds it (it
     expired and another sender took it), and then it must not send."""
-    result = session.exec(
-        update(DeliveryRecord)
-        .where(col(DeliveryRecord.id) == delivery_id, _held(lease.holder))
-        .values(lease_until=lease.until(now or utc_now()))
-    )
-    return result.rowcount == 1
+    one = col(DeliveryRecord.id) == delivery_id
+    return claims.renew(DELIVERIES, among=one, lease=lease, session=session, now=now) == 1
+
+
+def renew_held(broadcast_id: int, *, lease: Lease, session: Session) -> int:
+    """Extend the lease of every delivery of the broadcast this sender holds (waiting for its
+    turn, for a retry, or in flight)."""
+    of_broadcast = col(DeliveryRecord.broadcast_id) == broadcast_id
+    return claims.renew(DELIVERIES, among=of_broadcast, lease=lease, session=session)
 
 
 def release(broadcast_id: int, *, holder: str, session: Session) -> int:
     """Hand back what this sender still holds of a broadcast (it stopped, or gave up on some)."""
-    result = session.exec(
-        update(DeliveryRecord)
-        .where(col(DeliveryRecord.broadcast_id) == broadcast_id, _held(holder))
-        .values(claimed_by=None, lease_until=None)
-    )
-    return int(result.rowcount or 0)
+    of_broadcast = col(DeliveryRecord.broadcast_id) == broadcast_id
+    return claims.release(DELIVERIES, among=of_broadcast, holder=holder, session=session)
 
 
 def held_count(broadcast_id: int, *, session: Session) -> int:
@@ -232,17 +220,6 @@ def held_count(broadcast_id: int, *, session: Session) -> int:
             )
         ).one()
     )
-
-
-def _claimable(moment: datetime) -> ColumnElement[bool]:
-    """Pending and held by nobody: never claimed, handed back, or its lease expired."""
-    return (col(DeliveryRecord.status) == PENDING) & (
-        col(DeliveryRecord.claimed_by).is_(None) | (col(DeliveryRecord.lease_until) < moment)
-    )
-
-
-def _held(holder: str) -> ColumnElement[bool]:
-    return (col(DeliveryRecord.status) == PENDING) & (col(DeliveryRecord.claimed_by) == holder)
 
 
 def _ready_and_gone(
@@ -285,20 +262,13 @@ def current_address(user_key: str, *, session: Session) -> str | None:
 
 def set_status(delivery_ids: Sequence[int], status: str, *, holder: str, session: Session) -> bool:
     """A send's result, written only by the deliveries' holder; False when it held none."""
-    values: dict[str, object] = {
-        "status": status,
-        "attempts": col(DeliveryRecord.attempts) + 1,
-        "claimed_by": None,
-        "lease_until": None,
-    }
+    values: dict[str, object] = {"status": status, "attempts": col(DeliveryRecord.attempts) + 1}
     if status == SENT:
         values["sent_at"] = utc_now()
-    result = session.exec(
-        update(DeliveryRecord)
-        .where(col(DeliveryRecord.id).in_(delivery_ids), _held(holder))
-        .values(**values)
+    these = col(DeliveryRecord.id).in_(delivery_ids)
+    return bool(
+        claims.settle(DELIVERIES, among=these, holder=holder, values=values, session=session)
     )
-    return bool(result.rowcount)
 
 
 def mark_blocked(delivery_id: int, user_key: str, *, holder: str, session: Session) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, func, or_, select, update
+from sqlmodel import Session, col, delete, func, select, update
 
-from bot.storage.claims import Lease
+from bot.storage import claims
+from bot.storage.claims import ClaimTable, Lease
 from bot.storage.models import OutboxMessage, utc_now
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -51,20 +51,13 @@ def enqueue(
     return True
 
 
-def _claimable(moment: datetime) -> ColumnElement[bool]:
-    """Due and held by nobody: pending, or sending under a lease that has expired."""
-    return or_(
-        (col(OutboxMessage.status) == PENDING) & (col(OutboxMessage.next_attempt_at) <= moment),
-        (col(OutboxMessage.status) == SENDING) & (col(OutboxMessage.lease_until) < moment),
-    )
-
-
-def _held_by(message_id: int, holder: str) -> ColumnElement[bool]:
-    return (
-        (col(OutboxMessage.id) == message_id)
-        & (col(OutboxMessage.status) == SENDING)
-        & (col(OutboxMessage.claimed_by) == holder)
-    )
+# Claimed rows are `sending`; a release makes them `pending` again.
+OUTBOX = ClaimTable(
+    OutboxMessage,
+    open=col(OutboxMessage.status).in_((PENDING, SENDING)),
+    on_claim={"status": SENDING, "attempts": col(OutboxMessage.attempts) + 1},
+    on_release={"status": PENDING},
+)
 
 
 def lease_due(
@@ -74,35 +67,14 @@ def lease_due(
     message whose sender died mid-send (lease expired) is due again: that one may be delivered
     twice, nothing is lost."""
     moment = now or utc_now()
-    candidates = session.exec(
-        select(OutboxMessage.id)
-        .where(col(OutboxMessage.channel) == channel, _claimable(moment))
-        .order_by(col(OutboxMessage.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not candidates:
+    due = (col(OutboxMessage.channel) == channel) & (col(OutboxMessage.next_attempt_at) <= moment)
+    ids = claims.claim(OUTBOX, among=due, lease=lease, limit=limit, session=session, now=moment)
+    if not ids:
         return []
-    # Conditional as well: SQLite has no row locks, and its SELECT may predate another's claim.
-    session.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(candidates), _claimable(moment))
-        .values(
-            status=SENDING,
-            claimed_by=lease.holder,
-            lease_until=lease.until(moment),
-            attempts=OutboxMessage.attempts + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
     leased = list(
         session.exec(
             select(OutboxMessage)
-            .where(
-                col(OutboxMessage.id).in_(candidates),
-                col(OutboxMessage.claimed_by) == lease.holder,
-                col(OutboxMessage.status) == SENDING,
-            )
+            .where(col(OutboxMessage.id).in_(ids))
             .order_by(col(OutboxMessage.id))
             .execution_options(populate_existing=True)
         )
@@ -115,49 +87,28 @@ def lease_due(
 def renew(message_id: int, *, lease: Lease, session: Session, now: datetime | None = None) -> bool:
     """Just before sending: extend the lease; False when this sender no longer holds it (it
     expired and another sender took it), and then it must not send."""
-    result = session.exec(
-        update(OutboxMessage)
-        .where(_held_by(message_id, lease.holder))
-        .values(lease_until=lease.until(now or utc_now()))
-    )
-    return result.rowcount == 1
+    one = col(OutboxMessage.id) == message_id
+    return claims.renew(OUTBOX, among=one, lease=lease, session=session, now=now) == 1
 
 
 def renew_all(message_ids: Sequence[int], *, lease: Lease, session: Session) -> None:
     """Extend the lease of every one of these messages this sender still holds."""
     if message_ids:
-        session.exec(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id).in_(message_ids),
-                col(OutboxMessage.claimed_by) == lease.holder,
-            )
-            .values(lease_until=lease.until(utc_now()))
-        )
+        these = col(OutboxMessage.id).in_(message_ids)
+        claims.renew(OUTBOX, among=these, lease=lease, session=session)
 
 
 def release(message_ids: Sequence[int], *, holder: str, session: Session) -> None:
     """Give leased messages back to be sent by the next sender."""
     if message_ids:
-        session.exec(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id).in_(message_ids),
-                col(OutboxMessage.status) == SENDING,
-                col(OutboxMessage.claimed_by) == holder,
-            )
-            .values(status=PENDING, claimed_by=None, lease_until=None)
-        )
+        these = col(OutboxMessage.id).in_(message_ids)
+        claims.release(OUTBOX, among=these, holder=holder, session=session)
 
 
 def _settle(message_id: int, holder: str, session: Session, **values: object) -> bool:
     """Write a send's result, only by the lease holder; False when it held it no longer."""
-    result = session.exec(
-        update(OutboxMessage)
-        .where(_held_by(message_id, holder))
-        .values(claimed_by=None, lease_until=None, **values)
-    )
-    return result.rowcount == 1
+    one = col(OutboxMessage.id) == message_id
+    return claims.settle(OUTBOX, among=one, holder=holder, values=values, session=session) == 1
 
 
 def mark_sent(

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from bot.campaigns.broadcasts import Broadcaster, audience
+from bot.campaigns.pacing import SendLimits
 from bot.channels.outbox import OutboxSender
 from bot.settings import Settings
 from bot.storage.claims import Lease, new_lease
@@ -198,9 +199,8 @@ async def test_a_live_sender_keeps_its_claims_while_sends_outlast_the_lease(
     assert Counter(sent) == Counter(str(n) for n in range(6))
 
 
-@pytest.fixture
-def broadcast_engines(engines: tuple[Engine, Engine]) -> tuple[Engine, Engine, int]:
-    first, _ = engines
+def queue_news(engine: Engine, subscribers: int) -> int:
+    """A campaign, `subscribers` Telegram subscribers (chat 9000 on) and a broadcast to them."""
 
     def work(session: Session) -> int:
         campaign = campaigns.create_campaign(
@@ -212,7 +212,7 @@ def broadcast_engines(engines: tuple[Engine, Engine]) -> tuple[Engine, Engine, i
             info="",
             session=session,
         )
-        for number in range(MESSAGES):
+        for number in range(subscribers):
             broadcasts.subscribe(
                 f"user{number}", "telegram", address=str(9000 + number), topics=[], session=session
             )
@@ -222,7 +222,13 @@ def broadcast_engines(engines: tuple[Engine, Engine]) -> tuple[Engine, Engine, i
         assert queued.broadcast.id is not None
         return queued.broadcast.id
 
-    return first, engines[1], run_transaction(first, work)
+    return run_transaction(engine, work)
+
+
+@pytest.fixture
+def broadcast_engines(engines: tuple[Engine, Engine]) -> tuple[Engine, Engine, int]:
+    first, second = engines
+    return first, second, queue_news(first, MESSAGES)
 
 
 class RecordingBot:
@@ -292,6 +298,112 @@ async def test_a_dead_broadcast_senders_claims_wait_for_their_lease(
         first, lambda s: broadcasts.set_status([first_id], "sent", holder="dead", session=s)
     )
     assert not run_transaction(first, lambda s: broadcasts.renew(first_id, lease=dead, session=s))
+
+
+async def test_a_sender_never_claims_again_a_delivery_it_holds(
+    broadcast_engines: tuple[Engine, Engine, int],
+) -> None:
+    """The benchmark's duplicate on SQLite: a delivery in flight, its lease lapsed, is renewed by
+    its own send while the same sender's next claim runs, between the claim's SELECT and its
+    UPDATE (SQLite has no row locks to keep them apart). The claim must not hand it out again:
+    the sender would send it twice."""
+    first, second, broadcast_id = broadcast_engines
+    start = utc_now()
+    mine = Lease("mine", LEASE)
+    (in_flight,), _ = run_transaction(
+        first,
+        lambda s: broadcasts.claim_deliveries(
+            broadcast_id, lease=mine, limit=1, session=s, now=start
+        ),
+    )
+    later = start + LEASE + timedelta(seconds=1)
+    renewed: list[bool] = []
+
+    def renew_in_between(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        if not renewed and statement.lstrip().upper().startswith("UPDATE BROADCAST_DELIVERY"):
+            renewed.append(
+                run_transaction(
+                    second,
+                    lambda s: broadcasts.renew(
+                        in_flight.delivery_id, lease=mine, session=s, now=later
+                    ),
+                )
+            )
+
+    event.listen(first, "before_cursor_execute", renew_in_between)
+    try:
+        claimed, _ = run_transaction(
+            first,
+            lambda s: broadcasts.claim_deliveries(
+                broadcast_id, lease=mine, limit=5, session=s, now=later
+            ),
+        )
+    finally:
+        event.remove(first, "before_cursor_execute", renew_in_between)
+    assert renewed == [True]
+    assert in_flight.delivery_id not in {d.delivery_id for d in claimed}
+    assert len(claimed) == 5  # the next five instead
+
+
+def test_a_lapsed_claim_goes_to_another_sender_not_back_to_its_holder(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """The holder of a lapsed claim still has the row in hand; only another sender takes it."""
+    first, second = engines
+    queue_notices(first, 3)
+    now = utc_now()
+    slow = Lease("slow", LEASE)
+    (held,) = run_transaction(
+        first, lambda s: outbox.lease_due("telegram", lease=slow, limit=1, session=s, now=now)
+    )
+    later = now + LEASE + timedelta(seconds=1)
+    again = run_transaction(
+        first, lambda s: outbox.lease_due("telegram", lease=slow, limit=10, session=s, now=later)
+    )
+    assert held.id not in {m.id for m in again} and len(again) == 2
+    other = Lease("other", LEASE)
+    taken = run_transaction(
+        second, lambda s: outbox.lease_due("telegram", lease=other, limit=10, session=s, now=later)
+    )
+    assert [m.id for m in taken] == [held.id]
+
+
+class SlowBot(RecordingBot):
+    """Sends that take longer than a lease: the turn in Telegram's pace shared with other
+    processes, a staff chat's one message a second."""
+
+    def __init__(self, sent: list[int], seconds: float) -> None:
+        super().__init__(sent)
+        self.seconds = seconds
+
+    async def send_message(self, *, chat_id: int, text: str) -> None:
+        await asyncio.sleep(self.seconds)
+        self.sent.append(chat_id)
+
+
+async def test_a_live_broadcast_sender_keeps_its_deliveries_while_sends_outlast_the_lease(
+    engines: tuple[Engine, Engine],
+) -> None:
+    """Its claims kept alive, in flight or waiting for a slot: another sender looking meanwhile
+    finds nothing to take, and nobody gets the news twice."""
+    first, second = engines
+    broadcast_id = queue_news(first, 6)
+    sent: list[int] = []
+    lease = timedelta(seconds=0.45)
+    slow = Broadcaster(
+        first,
+        SlowBot(sent, 0.8),  # type: ignore[arg-type]
+        limits=SendLimits(messages_per_second=1000.0, max_in_flight=3),
+        lease=Lease("slow", lease),
+    )
+    running = asyncio.create_task(slow.run(broadcast_id))
+    others = []
+    while not running.done():
+        await asyncio.sleep(0.3)
+        other = Broadcaster(second, RecordingBot(sent), lease=Lease("other", lease))  # type: ignore[arg-type]
+        others.append(await other.run(broadcast_id))
+    assert Counter(sent) == Counter(9000 + n for n in range(6))
+    assert (await running).sent == 6 and sum(report.sent for report in others) == 0
 
 
 def test_retention_from_two_processes_at_once_is_harmless(
