@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from handlers.flow import Flow
@@ -49,6 +50,11 @@ class Dialogue:
         async with self._store.turn(message.user_key):
             turn = await self._handle(message)
         return turn
+
+    def turn(self, user_key: str) -> AbstractAsyncContextManager[None]:
+        """The person's turn on the store: a channel's own rows stored inside it commit with the
+        dialogue's, and `handle` inside it joins it."""
+        return self._store.turn(user_key)
 
     async def _handle(self, message: IncomingMessage) -> Turn:
         loaded = ConversationState.from_json(await self._store.load_state(message.user_key))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -151,12 +152,24 @@ class MemoryDialogueStore:
         self.questions: dict[int, StoredQuestion] = {}
         self._ids = itertools.count(1)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._held: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+            "memory_dialogue_turns", default=frozenset()
+        )
 
     @contextlib.asynccontextmanager
     async def turn(self, user_key: str) -> AsyncIterator[None]:
         # One process: a lock per person is all a turn needs (no rollback: nothing is durable).
-        async with self._locks.setdefault(user_key, asyncio.Lock()):
+        # A turn inside the person's turn (a channel's around the dialogue's) joins it.
+        held = self._held.get()
+        if user_key in held:
             yield
+            return
+        async with self._locks.setdefault(user_key, asyncio.Lock()):
+            token = self._held.set(held | {user_key})
+            try:
+                yield
+            finally:
+                self._held.reset(token)
 
     async def load_state(self, user_key: str) -> StoredState:
         return dict(self.states.get(user_key, {}))

@@ -10,6 +10,7 @@ turns the wired application (`ChannelDeps`) into the parts the server or the CLI
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +35,11 @@ class Conversation(Protocol):
     """What a channel hands a message to: the dialogue (as the application observes it)."""
 
     async def handle(self, message: IncomingMessage) -> Turn: ...
+
+    def turn(self, user_key: str) -> AbstractAsyncContextManager[None]:
+        """The person's turn, for a channel that stores its own rows with the dialogue's in one
+        transaction (a `handle` inside it joins it)."""
+        ...
 
 
 class ChannelConfigError(Exception):

@@ -4,6 +4,7 @@ for the web chat, WeChat and Telegram alike."""
 from __future__ import annotations
 
 import time
+from contextlib import AbstractAsyncContextManager
 
 from bot.channels.base import Conversation
 from bot.monitoring.metrics import Metrics
@@ -20,3 +21,6 @@ class ObservedDialogue:
         turn = await self._dialogue.handle(message)
         self._metrics.observe_turn(message.channel, turn, time.perf_counter() - started)
         return turn
+
+    def turn(self, user_key: str) -> AbstractAsyncContextManager[None]:
+        return self._dialogue.turn(user_key)

@@ -21,6 +21,7 @@ from bot.storage.models import (
     UserRecord,
     utc_now,
 )
+from bot.storage.open_turn import after_commit, driver_connection
 from bot.storage.repositories import audit, outbox
 from bot.storage.repositories import cases as case_rows
 from bot.storage.repositories.audit import AuditAction
@@ -30,7 +31,6 @@ from bot.storage.repositories.conversations import (
     forget_user,
 )
 from bot.storage.repositories.job_preferences import forget_jobs
-from bot.storage.turns import after_commit, driver_connection
 from handlers.cases import (
     BEIJING,
     CaseChange,

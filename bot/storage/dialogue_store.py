@@ -12,9 +12,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.storage.engine import in_transaction
+from bot.storage.open_turn import driver_connection, joined_turn
 from bot.storage.repositories import campaigns, conversations
 from bot.storage.repositories.conversations import DialogueStatements
-from bot.storage.turns import TurnTransactions, driver_connection, joined_turn
+from bot.storage.turns import TurnTransactions
 from handlers.messages import QuestionRecord
 
 T = TypeVar("T")

@@ -13,13 +13,13 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlmodel import Session, create_engine
 
 from bot.storage.backups import is_in_memory_sqlite
-from bot.storage.schema import upgrade
-from bot.storage.turns import (
+from bot.storage.open_turn import (
     BUSY_TIMEOUT_PRAGMA,
-    MAX_OPEN_TURNS,
     SQLITE_BUSY_TIMEOUT_SECONDS,
     joined_turn,
 )
+from bot.storage.schema import upgrade
+from bot.storage.turns import MAX_OPEN_TURNS
 
 # A failing statement's exception (and `echo`) would show the values it was given: phone numbers,
 # descriptions, question texts, user keys. Every engine hides them; bot.events scrubs them too.

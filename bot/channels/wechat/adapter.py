@@ -36,11 +36,11 @@ from bot.channels.wechat.crypto import (
     signature,
 )
 from bot.channels.wechat.receipts import WechatStore
+from bot.channels.wechat.recent_replies import RecentReplies
 from bot.channels.wechat.replies import MORE_PAYLOAD, WechatPage, compose, next_page
 from bot.channels.wechat.xml import UnsafeXmlError, parse_fields
 from bot.events import log_event
 from bot.settings import WechatMode
-from bot.storage.channel_store import Claim
 from bot.storage.repositories.wechat_receipts import RECEIPT_RETENTION
 from bot.user_keys import UserKeyHasher
 from handlers.messages import Choice, IncomingMessage, MessageKind
@@ -166,7 +166,10 @@ class WechatChannel:
         self._store = store
         self._late_sender = late_sender
         # Answers still running after their reply went out; kept so they are not garbage-collected.
-        self._late_tasks: set[asyncio.Task[str]] = set()
+        self._late_tasks: set[asyncio.Task[tuple[str, bool]]] = set()
+        # Replies this process gave lately, for WeChat's retries without a database read (a
+        # retry reaching another process finds the stored reply once the person's turn is free).
+        self._recent_replies = RecentReplies()
         self._people = KeyLocks()
 
     def _refusal(self, query: Mapping[str, str], method: str) -> Response | None:
@@ -282,24 +285,29 @@ class WechatChannel:
     ) -> tuple[str | None, str]:
         """The reply text (None: answer later) and what happened (answered, late, retry)."""
         budget = self._config.reply_budget_seconds
-        claim = await self._store.claim_receipt(
-            dedupe_key, incoming.user_key, keep_for=self._config.receipt_retention
-        )
-        if not claim.is_first:
-            return await self._first_delivery_reply(dedupe_key, budget), "retry"
+        answered = self._recent_replies.get(dedupe_key)
+        if answered is not None:  # WeChat retrying a message this process answered
+            return answered, "retry"
+        started = time.monotonic()
         deadline_passed = asyncio.Event()
-        task = asyncio.create_task(
-            self._answer(dedupe_key, incoming, claim, openid, deadline_passed)
-        )
+        task = asyncio.create_task(self._answer(dedupe_key, incoming, openid, deadline_passed))
         self._late_tasks.add(task)
         task.add_done_callback(self._late_tasks.discard)
+        if budget <= 0:  # no reply within the request: every answer is sent afterwards
+            deadline_passed.set()
+            return None, "late"
         try:
-            return await asyncio.wait_for(asyncio.shield(task), timeout=budget), "answered"
+            text, first = await asyncio.wait_for(asyncio.shield(task), timeout=budget)
         except TimeoutError:
             if task.done() and not task.cancelled() and task.exception() is None:
-                return task.result(), "answered"
-            deadline_passed.set()  # no await since the timeout: the task sees it when it ends
-            return None, "late"
+                text, first = task.result()
+            else:
+                deadline_passed.set()  # no await since the timeout: the task sees it when it ends
+                return None, "late"
+        if not first:
+            left = max(0.0, budget - (time.monotonic() - started))
+            return await self._first_delivery_reply(dedupe_key, left), "retry"
+        return text, "answered"
 
     async def _first_delivery_reply(self, dedupe_key: str, budget: float) -> str | None:
         """A retry waits (within the budget) for the first delivery's reply instead of re-running."""
@@ -314,31 +322,48 @@ class WechatChannel:
         self,
         dedupe_key: str,
         incoming: IncomingMessage,
-        claim: Claim,
         openid: str,
         deadline_passed: asyncio.Event,
-    ) -> str:
-        """The turn and its saving run under the person's lock, so a flow's steps never race."""
-        async with self._people.holding(incoming.user_key) as waited:
-            choices, rest = claim.choices, claim.rest
-            if waited:  # the message before this one may have shown other choices
-                choices, rest = await self._store.load_choices(incoming.user_key)
-            page: WechatPage | None = None
+    ) -> tuple[str, bool]:
+        """The message's receipt, its turn and the reply kept for retries: one transaction, under
+        the person's lock, so a crash before its commit leaves the message unclaimed for WeChat's
+        retry, and a retry after it finds the reply. Returns the text and whether this delivery
+        was the first (a retry answers from the stored reply)."""
+        user_key = incoming.user_key
+        async with self._people.holding(user_key):
             try:
-                page = await self._turn(incoming, choices, rest)
+                async with self._dialogue.turn(user_key):
+                    claim = await self._store.claim_receipt(
+                        dedupe_key, user_key, keep_for=self._config.receipt_retention
+                    )
+                    if not claim.is_first:
+                        return "", False
+                    page = await self._turn(incoming, claim.choices, claim.rest)
+                    await self._store.store_reply(
+                        dedupe_key,
+                        page.text,
+                        user_key=user_key,
+                        choices=page.choices,
+                        rest=page.rest,
+                    )
+                text = page.text
+                self._recent_replies.put(dedupe_key, text)
             except Exception as error:  # one broken message must not break the endpoint
                 log_event("wechat_turn_failed", logging.ERROR, error=type(error).__name__)
-            text = page.text if page is not None else ""
-            await self._store.store_reply(
-                dedupe_key,
-                text,
-                user_key=incoming.user_key,
-                choices=page.choices if page is not None else None,
-                rest=page.rest if page is not None else None,
-            )
+                # Nothing of it was kept; it is claimed now, answered with nothing, so WeChat's
+                # retries get "success" instead of running it again.
+                claim = await self._store.claim_receipt(
+                    dedupe_key, user_key, keep_for=self._config.receipt_retention
+                )
+                if not claim.is_first:
+                    return "", False
+                await self._store.store_reply(
+                    dedupe_key, "", user_key=user_key, choices=None, rest=None
+                )
+                text = ""
         if deadline_passed.is_set() and text:
             await self._send_late(openid, text)
-        return text
+        return text, True
 
     async def _send_late(self, openid: str, text: str) -> None:
         if self._late_sender is None:

@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 from bot.storage.dialogue_store import SqlDialogueStore
 from bot.storage.engine import create_engine_for, in_transaction
 from bot.storage.models import ConversationRecord, LegalAidCase, QuestionRow
-from bot.storage.turns import TurnTransactions, after_commit
+from bot.storage.open_turn import after_commit
+from bot.storage.turns import TurnTransactions
 from handlers.messages import IncomingMessage
 from knowledge.match import Matcher
 from tests.handlers.test_legal_aid_resends import (
@@ -269,7 +270,7 @@ async def test_a_group_left_by_a_cancelled_waiter_still_commits(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sqlite_only(engine)
-    monkeypatch.setattr("bot.storage.turns.MAX_GROUP_SECONDS", 60.0)  # never too old here
+    monkeypatch.setattr("bot.storage.commit_groups.MAX_GROUP_SECONDS", 60.0)  # never too old here
     turns = TurnTransactions(engine)
     store = SqlDialogueStore(engine, turns)
     holding, release = asyncio.Event(), asyncio.Event()
@@ -291,7 +292,7 @@ async def test_a_group_left_by_a_cancelled_waiter_still_commits(
     release.set()
     # The first turn ends and leaves its group open for the waiter, handed the writer …
     for _ in range(1000):
-        if turns._group is not None and turns._group.turns == 1:
+        if turns._grouped._group is not None and turns._grouped._group.turns == 1:
             break
         await asyncio.sleep(0)
     else:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, select
 
 from bot.storage.case_desk import WORKER_NOTICE
@@ -194,6 +194,34 @@ async def test_a_retried_message_is_processed_once_and_gets_the_same_reply(
     retried = await wechat.deliver(message)
     assert "依据：" in first.content and retried.content == first.content
     assert question_count(running.engine) == 1
+
+
+async def test_a_message_is_one_transaction_with_its_receipt_and_reply(
+    tmp_path: Path, engine: Engine, plan_matcher: Matcher
+) -> None:
+    """Issue 16: the receipt, the turn and the reply kept for retries commit together; WeChat
+    retrying it at another process finds the stored reply without running it again."""
+    settings = settings_for(tmp_path, wechat=wechat_section("plain"))
+    async with running_server(settings, engine, plan_matcher) as running:
+        wechat = WechatPlatform(running.http)
+        await wechat.deliver(wechat.text(WORKER, "你好"))  # a known person now
+        begins: list[object] = []
+
+        def count(connection: object) -> None:
+            begins.append(connection)
+
+        event.listen(engine, "begin", count)
+        try:
+            message = wechat.text(WORKER, "工资被拖欠了怎么办")
+            reply = await wechat.deliver(message)
+        finally:
+            event.remove(engine, "begin", count)
+    assert "依据：" in reply.content
+    assert len(begins) == 1
+    async with running_server(settings, engine, plan_matcher) as other:
+        again = await WechatPlatform(other.http).deliver(message)
+    assert again.content == reply.content
+    assert question_count(engine) == 1
 
 
 async def test_subscribe_welcomes_with_the_topics(server: tuple[Server, WechatPlatform]) -> None:
