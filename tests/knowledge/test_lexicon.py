@@ -1,0 +1,85 @@
+"""The bundled colloquial ↔ legal lexicon: one place per variant, the documents' own words as
+terms, and workers' sentences reaching the laws' vocabulary (and near misses not reaching it)."""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+
+import pytest
+
+from knowledge.lexicon import Lexicon, bundled_data_path, load_lexicon
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return load_lexicon()
+
+
+def documents_text() -> str:
+    laws = sorted(bundled_data_path("laws").glob("*.md"))
+    texts = [path.read_text(encoding="utf-8") for path in laws if path.name != "MANIFEST.md"]
+    plan = bundled_data_path("tianjin-2023-county-migrant-plan.txt")
+    return "".join(texts) + plan.read_text(encoding="utf-8")
+
+
+def terms_read(lexicon: Lexicon, text: str) -> set[str]:
+    """The canonical terms a question names: its variants (as substrings) and its patterns."""
+    found = {canonical for variant, canonical in lexicon.synonyms.items() if variant in text}
+    found |= {canonical for pattern, canonical in lexicon.patterns if pattern.search(text)}
+    return found
+
+
+def test_each_variant_is_listed_in_one_place_only() -> None:
+    data = tomllib.loads(bundled_data_path("synonyms.toml").read_text(encoding="utf-8"))
+    counts = Counter(variant.lower() for variants in data["terms"].values() for variant in variants)
+    assert [variant for variant, count in counts.items() if count > 1] == []
+
+
+def test_every_pattern_names_a_word_the_documents_use() -> None:
+    data = tomllib.loads(bundled_data_path("synonyms.toml").read_text(encoding="utf-8"))
+    text = documents_text()
+    assert [canonical for canonical in data["patterns"] if canonical not in text] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("进厂要先交两百押金", "收取财物"),
+        ("入职的时候公司收了保证金", "收取财物"),
+        ("每个月从工资里扣社保对不对", "代扣代缴"),
+        ("老板一直不给我们交社保", "缴纳社会保险费"),
+        ("去年的年假没休完能折钱吗", "应休未休"),
+        ("工资一般几号发", "支付周期"),
+        ("拿饮料顶工钱", "实物"),
+        ("昨天加了三个小时班", "延长工作时间"),
+        ("加班费到底怎么算", "延长工作时间"),
+        ("我们每天十一个小时", "工作时间"),
+        ("莫名其妙就把我开除了", "赔偿金"),
+        ("已经过了一年多还能仲裁吗", "仲裁时效"),
+        ("上班的时候手指被冲床压伤", "事故伤害"),
+        ("单位没给买工伤保险", "未参加工伤保险"),
+        ("伤残等级去哪里鉴定", "劳动能力鉴定"),
+        ("厂里说不招女的", "妇女"),
+        ("国庆上班工资怎么算", "工资报酬"),
+        ("被老板赶走了", "解除劳动合同"),
+        ("手被机器绞伤", "工伤"),
+    ],
+)
+def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, term: str) -> None:
+    assert term in terms_read(lexicon, question)
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("房东不退押金怎么办", "收取财物"),  # a tenancy, not an employer taking money
+        ("工资保证金是谁交的", "收取财物"),  # the employer's wage guarantee, a law term of its own
+        ("参加培训班要交钱吗", "延长工作时间"),
+        ("个人所得税从工资里扣多少", "代扣代缴"),
+    ],
+)
+def test_near_misses_do_not_reach_the_laws_terms(
+    lexicon: Lexicon, question: str, term: str
+) -> None:
+    assert term not in terms_read(lexicon, question)
