@@ -31,6 +31,8 @@ from bot.storage.open_turn import OpenTurn, entered, joined_turn
 # Turns open at once per process on PostgreSQL: each holds a pooled connection until it commits,
 # so the engine's pool is sized from this (bot.storage.engine) with room for the senders beside.
 MAX_OPEN_TURNS = 16
+# Connections kept between turns, at most (the rest go back to the pool).
+MAX_IDLE_CONNECTIONS = 4
 # The same key always hashes to the same advisory lock; collisions only make two people queue.
 ADVISORY_LOCK_SQL = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 TRY_ADVISORY_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
@@ -47,6 +49,9 @@ class TurnTransactions:
         self._shared_connection = self._sqlite and is_in_memory_sqlite(engine.url)
         self._slots = asyncio.Semaphore(1 if self._shared_connection else max_open)
         self._executor = ThreadPoolExecutor(max_open, thread_name_prefix="turn")
+        # PostgreSQL: connections kept between turns, so a message needs no pool checkout (and its
+        # ping, a round trip); one found dead (the server restarted) is replaced from the pool.
+        self._idle: list[Connection] = []
         # SQLite has one writer: its turns queue for it and share commits (commit_groups.py).
         self._grouped = (
             SqliteTurns(engine) if self._sqlite and not self._shared_connection else None
@@ -65,11 +70,9 @@ class TurnTransactions:
             if self._shared_connection:
                 yield
                 return
-            connection = self._engine.connect()
-            connection.begin()
-            turn = OpenTurn(self._engine, connection, self._executor)
+            turn, locked = self._open(user_key)
             try:
-                if not self._lock_at_once(turn.driver, user_key):
+                if not locked:
                     await turn.run(lambda: self._begin(turn.connection, user_key))
                 # With the person's lock held, their own rows' statements run at once, on the
                 # loop: a hop to a thread per statement cost more than the statement
@@ -80,15 +83,47 @@ class TurnTransactions:
                 await turn.run(turn.commit, may_wait=False)
             except BaseException:
                 turn.open = False
+                turn.kept = False
                 await _finish(turn, rollback=True)
                 raise
             turn.open = False
             await _finish(turn, rollback=False)
+            self._keep(turn.connection)
         for callback in turn.after_commit:
             callback()
 
+    def _open(self, user_key: str) -> tuple[OpenTurn, bool]:
+        """A turn on a kept connection (or the pool's) with the person's lock tried at once;
+        whether it was taken."""
+        while self._idle:
+            connection = self._idle.pop()
+            try:
+                return self._opened(connection, user_key)
+            except Exception:  # gone stale while kept: given up, and the next one tried
+                connection.invalidate()
+                connection.close()
+        return self._opened(self._engine.connect(), user_key)
+
+    def _opened(self, connection: Connection, user_key: str) -> tuple[OpenTurn, bool]:
+        connection.begin()
+        turn = OpenTurn(self._engine, connection, self._executor, kept=True)
+        try:
+            return turn, self._lock_at_once(turn.driver, user_key)
+        except BaseException:
+            connection.rollback()
+            raise
+
+    def _keep(self, connection: Connection) -> None:
+        """Kept for the next turn after a commit; a turn that failed gives its connection back."""
+        if len(self._idle) < MAX_IDLE_CONNECTIONS and not connection.invalidated:
+            self._idle.append(connection)
+        else:
+            connection.close()
+
     def close(self) -> None:
         self._executor.shutdown(wait=False)
+        while self._idle:
+            self._idle.pop().close()
         if self._grouped is not None:
             self._grouped.close()
 

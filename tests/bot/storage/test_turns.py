@@ -354,3 +354,31 @@ async def test_a_turn_waiting_for_anothers_row_lock_leaves_the_process_running(
         await asyncio.gather(*tasks)
     finally:
         turns.close()
+
+
+async def test_a_kept_connection_the_server_dropped_is_replaced(
+    engine: Engine, other_process: Engine
+) -> None:
+    """PostgreSQL turns keep their connections between messages (no checkout and ping each);
+    one the server has dropped meanwhile (a restart, an idle timeout) gives way to a fresh one."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's turns keep their one connection to a local file")
+    store = SqlDialogueStore(engine)
+    backends: list[int] = []
+    async with store.turn("te-kept"):
+        await store.save_state("te-kept", {"known": True})
+        backends.append(
+            await in_transaction(
+                engine,
+                lambda s: int(
+                    s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+                ),
+            )
+        )
+    with other_process.connect() as admin:
+        admin.exec_driver_sql(f"SELECT pg_terminate_backend({backends[0]})")
+        admin.commit()
+    await asyncio.sleep(0.2)
+    async with store.turn("te-kept"):
+        await store.save_state("te-kept", {"known": True, "again": True})
+    assert await store.load_state("te-kept") == {"known": True, "again": True}
