@@ -282,6 +282,19 @@ class Matcher:
         rest = [i for i in organic[1:] if i != companion]
         return [organic[0], companion, *rest][:MAX_RANKED]
 
+    def _with_legal_aid(self, organic: list[int], aid: int) -> list[int]:
+        """Someone's own dispute: the two best articles on their matter, then the union's legal aid.
+
+        The answer offers legal aid first whatever the clause's rank; among the sources it
+        follows the articles that settle the dispute and stays among the three shown. A question
+        about legal aid itself keeps the clause first, or beside the legal-aid article it asks of.
+        """
+        if organic and organic[0] == aid:
+            return organic
+        matter = [i for i in organic if i != aid]
+        place = 1 if matter and self.index.entries[matter[0]].topic == "legal_aid" else 2
+        return [*matter[:place], aid, *matter[place:]][:MAX_RANKED]
+
     def match(self, question: str) -> MatchResult:
         normalized = self._normalizer.normalize(question)
         shapes = self._signals.shapes
@@ -326,9 +339,7 @@ class Matcher:
         if organic and not is_close:
             organic = self._with_companion(organic, scores)
         if handoff and self._legal_aid is not None:
-            # Someone's own dispute: the clause on the matter, then the union's legal aid.
-            matter = [i for i in organic if i != self._legal_aid]
-            organic = [*matter[:1], self._legal_aid, *matter[1:]][:MAX_RANKED]
+            organic = self._with_legal_aid(organic, self._legal_aid)
         ranked = tuple(RankedClause(self.index.entries[i], round(scores[i], 3)) for i in organic)
         # Dictionary words only: a word jieba guessed (没上 in 没上牌) hides nothing.
         frequencies = self._tokenizer.word_frequencies

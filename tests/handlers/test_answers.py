@@ -59,4 +59,5 @@ def test_a_handoff_offers_legal_aid_first_and_cites_the_matter_first(
     answer = compose_answer(plan_matcher.match("包工头拖了我半年工钱不给"))
     assert answer.handoff and answer.choices[0].payload == "legal"
     assert answer.text.index("二（三）4") < answer.text.index("二（三）3")
-    assert [source.clause for source in answer.sources[:2]] == ["2.3.3", "2.3.4"]
+    clauses = [source.clause for source in answer.sources]
+    assert clauses[0] == "2.3.3" and clauses[2] == "2.3.4"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.match import FallbackReason, Matcher, Verdict
+from tests.conftest import PLAN
 
 # (question, clauses that would be a correct first citation)
 PHRASINGS: list[tuple[str, set[str]]] = [
@@ -104,7 +105,17 @@ def test_a_policy_question_with_an_everyday_word_is_still_answered(plan_matcher:
 def test_own_dispute_cites_the_matter_then_legal_aid(plan_matcher: Matcher) -> None:
     result = plan_matcher.match("包工头拖了我四个月工钱，电话也不接")
     assert result.handoff
-    assert [r.entry.clause.id for r in result.ranked[:2]] == ["2.3.3", "2.3.4"]
+    ranked = [r.entry.clause.id for r in result.ranked]
+    assert ranked[0] == "2.3.3" and ranked[2] == "2.3.4"
+
+
+def test_own_dispute_about_legal_aid_cites_it_beside_the_legal_aid_article(
+    library_matcher: Matcher,
+) -> None:
+    result = library_matcher.match("工地老板欠我工钱，想请法律援助的律师帮我")
+    assert result.handoff
+    ranked = [r.entry.key for r in result.ranked]
+    assert result.ranked[0].entry.topic == "legal_aid" and ranked[1] == (PLAN, "2.3.4")
 
 
 def test_general_rights_question_is_not_a_handoff(plan_matcher: Matcher) -> None:
