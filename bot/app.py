@@ -78,6 +78,8 @@ class App:
     digests: JobDigests
     # This process's metrics (/metrics), counted where the channels hand over their messages.
     metrics: Metrics
+    # The dialogue's turns (their own connections on PostgreSQL), closed at shutdown.
+    turns: TurnTransactions
     # The process's one Redis client (`[redis] url`), closed by the server at shutdown; None:
     # every limit is kept in this process's memory.
     redis: SharedRedis | None = None
@@ -146,7 +148,8 @@ class App:
         await asyncio.to_thread(self.upkeep, channels)
 
     async def close(self) -> None:
-        """What the process holds open beside the engine: the Redis client."""
+        """What the process holds open beside the engine: the turns' connections, the Redis client."""
+        await self.turns.close()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -250,7 +253,8 @@ def compose(
     staff_ids = frozenset().union(*(spec.staff_ids(settings) for spec in CHANNELS))
     bell = OutboxBell()
     desk = SqlCaseDesk(engine, staff_chat=staff_chat, on_queued=bell.ring)
-    store = SqlDialogueStore(engine, TurnTransactions(engine))
+    turns = TurnTransactions(engine)
+    store = SqlDialogueStore(engine, turns)
     legal_aid = settings.legal_aid
     flow = LegalAidFlow(
         desk,
@@ -291,6 +295,7 @@ def compose(
         store=ChannelStore(engine),
         bell=bell,
         desk=desk,
+        turns=turns,
         digests=JobDigests(
             engine,
             job_tables,

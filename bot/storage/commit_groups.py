@@ -71,14 +71,7 @@ class SqliteTurns:
         group: CommitGroup | None = None
         try:
             group = await self._open_group(user_key)
-            turn = OpenTurn(
-                self._engine,
-                group.connection,
-                self._executor,
-                inline=True,
-                kept=True,
-                session_mode="create_savepoint",
-            )
+            turn = OpenTurn(self._engine, group.connection, session_mode="create_savepoint")
             driver = turn.driver
             driver.execute(SAVEPOINT_SQL)
             try:

@@ -1,6 +1,7 @@
 """The dialogue's store on the database. A turn (`turn`) is one transaction holding the person's
 lock in the database, so any process continues the same conversation and two messages of one
-person never interleave; every call runs in a worker thread, so the event loop never waits."""
+person never interleave. Inside a turn the calls run on the turn's connection (bot.storage.turns);
+outside one, in a worker thread, so the event loop never waits."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlmodel import Session
 
 from bot.storage.engine import in_transaction
 from bot.storage.open_turn import driver_connection, joined_turn
+from bot.storage.prepared import BoundStatement
 from bot.storage.repositories import campaigns, conversations
 from bot.storage.repositories.conversations import DialogueStatements
 from bot.storage.turns import TurnTransactions
@@ -49,29 +51,34 @@ class SqlDialogueStore:
         self._statements = DialogueStatements(engine.dialect)
 
     def turn(self, user_key: str) -> AbstractAsyncContextManager[None]:
-        return self._turns.turn(user_key)
+        # What every turn reads: the person's state, read with the turn's lock, and (PostgreSQL)
+        # an id for the question it may record.
+        statements = self._statements
+        ahead = [statements.load(user_key)]
+        if statements.reserves_ids:
+            ahead.append(statements.next_question_id())
+        return self._turns.turn(user_key, read_ahead=ahead)
 
     async def _run(self, work: Callable[[Session], T]) -> T:
         return await in_transaction(self._engine, work)
 
-    async def _run_prepared(self, work: Callable[[Any], T]) -> T:
-        """`work` on the DBAPI connection of the open turn, or of a transaction of its own."""
+    async def _rows(self, statement: BoundStatement) -> list[tuple[Any, ...]]:
+        """On the open turn's connection, or in a transaction of its own."""
         turn = joined_turn(self._engine)
         if turn is not None:
-            driver = turn.driver
-            # The person's own rows (their state, their new question): no other lock to wait for.
-            return await turn.run(lambda: work(driver), may_wait=False)
-        return await self._run(lambda session: work(driver_connection(session)))
+            return await turn.rows(statement)
+        return await self._run(lambda session: statement.rows(driver_connection(session)))
 
     async def load_state(self, user_key: str) -> Mapping[str, Any]:
-        return await self._run_prepared(
-            lambda driver: self._statements.load_state(driver, user_key)
-        )
+        return self._statements.state(await self._rows(self._statements.load(user_key)))
 
     async def save_state(self, user_key: str, state: Mapping[str, Any]) -> None:
-        await self._run_prepared(
-            lambda driver: self._statements.save_state(driver, user_key, state)
-        )
+        save = self._statements.save(user_key, state)
+        turn = joined_turn(self._engine)
+        if turn is not None:
+            await turn.later(save)  # read back by nothing in the turn: sent with its commit
+        else:
+            await self._rows(save)
 
     async def touch_user(
         self, user_key: str, channel: str, *, language: str | None, source: str | None
@@ -89,9 +96,14 @@ class SqlDialogueStore:
         self, user_key: str, channel: str, record: QuestionRecord, *, text: str | None
     ) -> int:
         values = question_values(user_key, channel, record, text=text)
-        return await self._run_prepared(
-            lambda driver: self._statements.record_question(driver, values)
-        )
+        statements = self._statements
+        turn = joined_turn(self._engine)
+        if turn is not None and statements.reserves_ids:
+            # Its id was taken when the turn opened; its row goes with the commit.
+            question_id = statements.question_id(await turn.rows(statements.next_question_id()))
+            await turn.later(statements.record_with_id(question_id, values))
+            return question_id
+        return statements.question_id(await self._rows(statements.record(values)))
 
     async def record_feedback(
         self, question_id: int, user_key: str, *, useful: bool, text: str | None

@@ -19,15 +19,14 @@ from bot.storage.open_turn import (
     joined_turn,
 )
 from bot.storage.schema import upgrade
-from bot.storage.turns import MAX_OPEN_TURNS
 
 # A failing statement's exception (and `echo`) would show the values it was given: phone numbers,
 # descriptions, question texts, user keys. Every engine hides them; bot.events scrubs them too.
 HIDE_PARAMETERS = True
 POSTGRES_DRIVER = "postgresql+psycopg"
-# Every open turn holds a connection until it commits; the senders, the console and the
-# housekeeping round need a few more beside them.
-POSTGRES_POOL_SIZE = MAX_OPEN_TURNS + 4
+# The senders, the console and the housekeeping round; the turns have a pool of their own
+# (bot.storage.postgres_turns).
+POSTGRES_POOL_SIZE = 8
 POSTGRES_POOL_OVERFLOW = 8
 
 T = TypeVar("T")

@@ -7,17 +7,20 @@ committing on its own; callbacks given to `after_commit` wait for the turn's com
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm.session import JoinTransactionMode
 from sqlmodel import Session
+
+from bot.storage.prepared import BoundStatement, run_script
+
+if TYPE_CHECKING:  # the asyncio extension loads only where PostgreSQL's turns use it
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 T = TypeVar("T")
 
@@ -29,27 +32,24 @@ BUSY_TIMEOUT_PRAGMA = f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}
 
 @dataclass(eq=False)
 class OpenTurn:
-    """A turn's connection (in its transaction), the thread pool its statements run on, and what
-    waits for its commit."""
+    """A turn's connection (in its transaction) and what waits for its commit."""
 
     engine: Engine
     connection: Connection
-    executor: ThreadPoolExecutor
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    in_flight: Future[object] | None = None
     open: bool = True
-    # Once the person's lock is held, statements that cannot wait for another's lock run at
-    # once, on the loop (see `run`); on SQLite, whose writer lock the turn holds, all of them.
-    inline: bool = False
-    # PostgreSQL: statements that may wait for a row lock (the ORM stores') run on the turn's
-    # thread even once inline: blocking the loop there could wait for a turn of this very
-    # process that the blocked loop can never finish.
-    waits_on_thread: bool = False
-    # SQLite's turns share one connection, kept open between them (bot.storage.commit_groups).
-    kept: bool = False
     # PostgreSQL: the session is the turn's transaction; SQLite: a savepoint within the turn's
     # savepoint, as the transaction is shared by a commit group (bot.storage.commit_groups).
     session_mode: JoinTransactionMode = "rollback_only"
+    # PostgreSQL: the asyncio connection whose synchronous face `connection` is; the turn's work
+    # runs in its greenlet, every statement awaited on the loop (bot.storage.postgres_turns).
+    async_connection: AsyncConnection | None = None
+    # …and psycopg's own connection under it, for the prepared statements.
+    async_driver: Any = None
+    # PostgreSQL: writes nothing in the turn reads back (its state's save), sent with the
+    # commit in one round trip; and what the turn's opening round trip read ahead (its state).
+    deferred: list[BoundStatement] = field(default_factory=list)
+    read_ahead: list[tuple[BoundStatement, list[tuple[Any, ...]]]] = field(default_factory=list)
     _session: Session | None = None
 
     @property
@@ -58,6 +58,10 @@ class OpenTurn:
         question needs only the dialogue's prepared statements (`driver`), and a session's unit of
         work costs more than they do. Its commit commits nothing; the turn's commit does."""
         if self._session is None:
+            if self.async_connection is not None and not self.connection.in_transaction():
+                # PostgreSQL's turn began on the server in its first message; SQLAlchemy's side
+                # of it is begun (nothing sent) only for a session to join.
+                self.connection.begin()
             self._session = Session(
                 bind=self.connection,
                 expire_on_commit=False,
@@ -76,38 +80,65 @@ class OpenTurn:
             self._session.close()
 
     @property
-    def driver(self) -> Any:
-        """The DBAPI connection under the turn, for statements prepared once (bot.storage.prepared)."""
-        return self.connection.connection.driver_connection
+    def has_session(self) -> bool:
+        return self._session is not None
 
-    def commit(self) -> None:
+    def flush_session(self) -> None:
         if self._session is not None:
             self._session.flush()
-        self.connection.commit()
 
-    def close(self, *, rollback: bool) -> None:
-        try:
-            if rollback:
-                self.connection.rollback()
-        except BaseException:
-            self.kept = False  # a connection that cannot roll back is not kept for the next turn
-            raise
-        finally:
-            if self._session is not None:
-                self._session.close()
-            if not self.kept:
-                self.connection.close()
+    def close_session(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
-    async def run(self, work: Callable[[], T], *, may_wait: bool = True) -> T:
-        """`work` with the turn visible to it: at once when inline and it cannot wait for another
-        transaction's lock (`may_wait=False`: the person's own rows, a commit), else on the
-        turn's pool, one statement batch at a time."""
-        if self.inline and not (may_wait and self.waits_on_thread):
+    @property
+    def driver(self) -> Any:
+        """The DBAPI connection under the turn, for statements prepared once (bot.storage.prepared);
+        for the asyncio driver, SQLAlchemy's synchronous adapter of it (used inside `run`)."""
+        return self.connection.connection.dbapi_connection
+
+    async def rows(self, statement: BoundStatement) -> list[tuple[Any, ...]]:
+        """A prepared statement in the turn; its rows."""
+        if self.async_driver is None:
+            return statement.rows(self.driver)
+        for position, (ahead, rows) in enumerate(self.read_ahead):
+            if ahead == statement:
+                del self.read_ahead[position]
+                return rows
+        self._written()
+        await self.send_deferred()
+        return await statement.statement.rows_async(self.async_driver, statement.values)
+
+    async def later(self, statement: BoundStatement) -> None:
+        """A write that nothing in the turn reads back: on PostgreSQL sent with the commit."""
+        if self.async_driver is None:
+            statement.rows(self.driver)
+            return
+        self._written()
+        self.deferred.append(statement)
+
+    def _written(self) -> None:
+        """What was read ahead may be stale once the turn writes (but for stable reads)."""
+        self.read_ahead = [(ahead, rows) for ahead, rows in self.read_ahead if ahead.stable]
+
+    async def send_deferred(self) -> None:
+        """The deferred writes, in one round trip, before anything else reads or writes."""
+        if not self.deferred:
+            return
+        writes, self.deferred = self.deferred, []
+        await (await run_script(self.async_driver, writes)).close()
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """`work` with the turn visible to it. PostgreSQL: in the asyncio connection's greenlet, so
+        each statement is awaited and other turns go on meanwhile (one waiting for a row lock
+        that another turn of this process holds included). SQLite: at once, on the loop — the
+        turn holds the file's one writer lock, so no statement waits for another's."""
+        if self.async_connection is None:
             return work()
-        context = contextvars.copy_context()
-        future: Future[T] = self.executor.submit(context.run, work)
-        self.in_flight = future  # type: ignore[assignment]
-        return await asyncio.wrap_future(future)
+        self._written()
+        await self.send_deferred()
+        context = contextvars.copy_context()  # the greenlet sees this turn as joined
+        return await self.async_connection.run_sync(lambda _: context.run(work))
 
 
 _current: contextvars.ContextVar[OpenTurn | None] = contextvars.ContextVar(
@@ -135,8 +166,9 @@ def joined_turn(engine: Engine) -> OpenTurn | None:
 
 
 def driver_connection(session: Session) -> Any:
-    """The DBAPI connection of `session`'s transaction (begun if it was not yet)."""
-    return session.connection().connection.driver_connection
+    """The DBAPI connection of `session`'s transaction (begun if it was not yet); for the asyncio
+    driver, SQLAlchemy's synchronous adapter of it (the session runs in the turn's greenlet)."""
+    return session.connection().connection.dbapi_connection
 
 
 def after_commit(engine: Engine, callback: Callable[[], None]) -> None:

@@ -6,14 +6,14 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table, bindparam, insert, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
 from bot.storage.models import ConversationRecord, QuestionRow, UserRecord, utc_now
-from bot.storage.prepared import PreparedStatement
+from bot.storage.prepared import BoundStatement, PreparedStatement
 
 FORGOTTEN_USER_KEY = "forgotten"
 CONVERSATIONS: Table = ConversationRecord.__table__  # type: ignore[attr-defined]
@@ -50,28 +50,63 @@ class DialogueStatements:
             value_names=QUESTION_COLUMNS,
             returns=[QUESTIONS.c.id],
         )
+        # PostgreSQL: a question's id taken from its sequence when the turn opens, with the
+        # turn's first message, so its row is written with the commit (no round trip of its own).
+        # The sequence by its own name (the serial column's), not through the table: a turn that
+        # records no question must not fail over the table.
+        self.reserves_ids = dialect.name == "postgresql"
+        self._next_id = PreparedStatement(
+            select(literal_column(f"nextval('{QUESTION_ID_SEQUENCE}')")),
+            dialect,
+            returns=[QUESTIONS.c.id],
+        )
+        self._record_with_id = PreparedStatement(
+            insert(QUESTIONS), dialect, value_names=("id", *QUESTION_COLUMNS)
+        )
 
-    def load_state(self, driver: Any, user_key: str) -> dict[str, Any]:
-        rows = self._load.rows(driver, {"key": user_key})
-        return dict(rows[0][0]) if rows and rows[0][0] else {}
+    def load(self, user_key: str) -> BoundStatement:
+        return BoundStatement(self._load, {"key": user_key})
 
-    def save_state(self, driver: Any, user_key: str, state: Mapping[str, Any]) -> None:
+    def save(self, user_key: str, state: Mapping[str, Any]) -> BoundStatement:
         """A person's state; an empty one deletes the row (after /forget nothing is left behind)."""
         if not state:
-            self._delete.rows(driver, {"key": user_key})
-            return
+            return BoundStatement(self._delete, {"key": user_key})
         values = {"user_key": user_key, "state": dict(state), "updated_at": utc_now()}
-        self._save.rows(driver, values)
+        return BoundStatement(self._save, values)
 
-    def record_question(self, driver: Any, values: Mapping[str, Any]) -> int:
-        """Insert an asked question's row (its columns but the id and `useful`; `asked_at`
-        defaults to now); returns its id."""
+    def record(self, values: Mapping[str, Any]) -> BoundStatement:
+        """An asked question's row (its columns but the id and `useful`; `asked_at` defaults to
+        now); its rows hold the new id (`question_id`)."""
         row = {"asked_at": utc_now(), "useful": None, "text": None, **values}
-        ((question_id,),) = self._record.rows(driver, row)
+        return BoundStatement(self._record, row)
+
+    def next_question_id(self) -> BoundStatement:
+        return BoundStatement(self._next_id, {}, stable=True)
+
+    def record_with_id(self, question_id: int, values: Mapping[str, Any]) -> BoundStatement:
+        return BoundStatement(
+            self._record_with_id, {**self.record(values).values, "id": question_id}
+        )
+
+    @staticmethod
+    def state(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+        return dict(rows[0][0]) if rows and rows[0][0] else {}
+
+    @staticmethod
+    def question_id(rows: list[tuple[Any, ...]]) -> int:
+        ((question_id,),) = rows
         return int(question_id)
+
+    def load_state(self, driver: Any, user_key: str) -> dict[str, Any]:
+        return self.state(self.load(user_key).rows(driver))
+
+    def save_state(self, driver: Any, user_key: str, state: Mapping[str, Any]) -> None:
+        self.save(user_key, state).rows(driver)
 
 
 STATE_COLUMNS = ("user_key", "state", "updated_at")
+# PostgreSQL's name for the sequence of the question table's serial id column.
+QUESTION_ID_SEQUENCE = f"{QUESTIONS.name}_{QUESTIONS.c.id.name}_seq"
 QUESTION_COLUMNS = tuple(column.name for column in QUESTIONS.columns if column.name != "id")
 
 
