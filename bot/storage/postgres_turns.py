@@ -1,8 +1,9 @@
 """PostgreSQL's turns: each on a connection of psycopg's asyncio driver, so no statement of a
 turn blocks the event loop or waits for a thread.
 
-A plain question takes three messages to the server: BEGIN, the person's lock and their state's
-read in one; the question's row (its id goes into the reply); the state's save and COMMIT in one.
+A plain question takes two messages to the server: BEGIN, the person's lock, their state's read
+and an id for their question (bot.storage.dialogue_store); then the question's row, the state's
+save and COMMIT.
 The ORM stores a turn joins run on the same connection: SQLAlchemy's asyncio extension runs their
 synchronous code in a greenlet (`OpenTurn.run`), each statement awaited on the loop. While one turn
 waits for the server (a round trip, its commit's WAL flush, another process holding the person's
