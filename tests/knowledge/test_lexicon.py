@@ -64,6 +64,27 @@ def test_every_pattern_names_a_word_the_documents_use() -> None:
         ("国庆上班工资怎么算", "工资报酬"),
         ("被老板赶走了", "解除劳动合同"),
         ("手被机器绞伤", "工伤"),
+        ("我爸在车间突然昏倒了", "突发疾病"),
+        ("老人送到医院没多久就没了", "死亡"),
+        ("摔伤了能不能算工伤", "认定为工伤"),
+        ("她怀着孩子还被排夜班", "孕期"),
+        ("女儿刚生完孩子单位就让她走", "产期"),
+        ("我侄子才十四岁能进厂吗", "未满十六周岁"),
+        ("辞职要提前多久跟老板打招呼", "书面形式通知"),
+        ("工地不给发安全帽", "劳动防护用品"),
+        ("班长逼我们不戴安全帽上去干", "强令冒险作业"),
+        ("我不识字能不能申请仲裁", "口头申请"),
+        ("三十多个工人想一起去仲裁", "推举代表"),
+        ("我是农业户口能参加社保吗", "农村居民"),
+        ("发薪日赶上周末怎么办", "支付日期"),
+        ("老板把我们的工资卡收走了", "扣押"),
+        ("上班路上骑车被货车撞了", "交通事故"),
+        ("主动离职能不能领失业金", "非因本人意愿中断就业"),
+        ("法律援助能不能帮忙打仲裁", "仲裁代理"),
+        ("包工头就没跟我们签合同", "书面劳动合同"),
+        ("平时只给生活费 工资年底一块结", "按月支付"),
+        ("当初只是口头约定的", "口头协议"),
+        ("小作坊里干活受了伤", "合法经营资格"),
     ],
 )
 def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, term: str) -> None:
@@ -77,6 +98,11 @@ def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, ter
         ("工资保证金是谁交的", "收取财物"),  # the employer's wage guarantee, a law term of its own
         ("参加培训班要交钱吗", "延长工作时间"),
         ("个人所得税从工资里扣多少", "代扣代缴"),
+        ("赶集时三轮车被轿车刮了", "交通事故"),  # a road accident off work: not the commute's
+        ("他走了以后厂里换了老板", "死亡"),  # 走了 alone is leaving; only after 医院/抢救 a death
+        ("今年十五号发工资", "未满十六周岁"),  # a date, not an age
+        ("工伤保险怎么交", "认定为工伤"),  # the insurance, not whether something counts as 工伤
+        ("提前退休能领多少", "书面形式通知"),
     ],
 )
 def test_near_misses_do_not_reach_the_laws_terms(
