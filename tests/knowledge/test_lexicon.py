@@ -93,6 +93,9 @@ def test_every_pattern_names_a_word_the_documents_use() -> None:
         ("家里是低保户能找免费律师吗", "最低生活保障"),
         ("仲裁时效快到了法援还没批", "期限届满"),
         ("工伤以后回老家看病能报吗", "统筹地区以外就医"),
+        ("老板三个月没发工资我就辞职了", "劳动者可以解除劳动合同"),
+        ("单位不给交社保我能直接走人吗", "劳动者可以解除劳动合同"),
+        ("包工头跑了能去找总包要钱吗", "施工总承包单位"),
     ],
 )
 def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, term: str) -> None:
@@ -111,6 +114,7 @@ def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, ter
         ("今年十五号发工资", "未满十六周岁"),  # a date, not an age
         ("工伤保险怎么交", "认定为工伤"),  # the insurance, not whether something counts as 工伤
         ("提前退休能领多少", "书面形式通知"),
+        ("辞职以后公司不给开离职证明", "劳动者可以解除劳动合同"),  # no breach it left over
     ],
 )
 def test_near_misses_do_not_reach_the_laws_terms(
