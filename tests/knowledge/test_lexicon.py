@@ -96,6 +96,10 @@ def test_every_pattern_names_a_word_the_documents_use() -> None:
         ("老板三个月没发工资我就辞职了", "劳动者可以解除劳动合同"),
         ("单位不给交社保我能直接走人吗", "劳动者可以解除劳动合同"),
         ("包工头跑了能去找总包要钱吗", "施工总承包单位"),
+        ("试用期的工资能比转正后低多少", "百分之八十"),
+        ("父亲退休前死了 养老保险的钱谁来领", "继承"),
+        ("周六加班了能不能倒休", "补休"),
+        ("工伤截肢以后装假肢能报吗", "辅助器具"),
     ],
 )
 def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, term: str) -> None:
@@ -115,6 +119,7 @@ def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, ter
         ("工伤保险怎么交", "认定为工伤"),  # the insurance, not whether something counts as 工伤
         ("提前退休能领多少", "书面形式通知"),
         ("辞职以后公司不给开离职证明", "劳动者可以解除劳动合同"),  # no breach it left over
+        ("去银行取养老金能让子女代取吗", "继承"),  # someone alive sending family to the bank
     ],
 )
 def test_near_misses_do_not_reach_the_laws_terms(
