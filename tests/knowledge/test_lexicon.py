@@ -100,6 +100,7 @@ def test_every_pattern_names_a_word_the_documents_use() -> None:
         ("父亲退休前死了 养老保险的钱谁来领", "继承"),
         ("周六加班了能不能倒休", "补休"),
         ("工伤截肢以后装假肢能报吗", "辅助器具"),
+        ("被开除的事过了多久就不能去仲裁了", "仲裁时效"),
     ],
 )
 def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, term: str) -> None:
