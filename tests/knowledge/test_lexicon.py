@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from knowledge.lexicon import Lexicon, bundled_data_path, load_lexicon
+from knowledge.lexicon import Lexicon, bundled_data_path, load_lexicon, parse_synonyms
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,18 @@ def test_each_variant_is_listed_in_one_place_only() -> None:
     data = tomllib.loads(bundled_data_path("synonyms.toml").read_text(encoding="utf-8"))
     counts = Counter(variant.lower() for variants in data["terms"].values() for variant in variants)
     assert [variant for variant, count in counts.items() if count > 1] == []
+
+
+def test_a_term_only_patterns_name_is_a_canonical_term_too() -> None:
+    # Canonical terms join jieba's dictionary: left out, 期限届满 would be read as 期限 + 届满.
+    mapping = parse_synonyms(
+        {
+            "terms": {"社保": ["社会保险"]},
+            "patterns": {"期限届满": ["时效快到"], "社会保险": ["五险"]},
+        }
+    )
+    assert mapping["期限届满"] == "期限届满"
+    assert mapping["社会保险"] == "社保"  # a listed variant keeps its term
 
 
 def test_every_pattern_names_a_word_the_documents_use() -> None:
