@@ -113,6 +113,7 @@ def test_every_pattern_names_a_word_the_documents_use() -> None:
         ("周六加班了能不能倒休", "补休"),
         ("工伤截肢以后装假肢能报吗", "辅助器具"),
         ("被开除的事过了多久就不能去仲裁了", "仲裁时效"),
+        ("工伤的医药费能在仲裁裁决前先拿到一部分吗", "先予执行"),
     ],
 )
 def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, term: str) -> None:
@@ -133,6 +134,9 @@ def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, ter
         ("提前退休能领多少", "书面形式通知"),
         ("辞职以后公司不给开离职证明", "劳动者可以解除劳动合同"),  # no breach it left over
         ("去银行取养老金能让子女代取吗", "继承"),  # someone alive sending family to the bank
+        ("才十二点就让下班了", "未满十六周岁"),  # a time of day, not an age
+        ("老板说先付一部分工资", "先予执行"),  # an instalment, not money ahead of an award
+        ("加班工资是不是按节假日算", "支付日期"),  # the overtime rate, not the pay day
     ],
 )
 def test_near_misses_do_not_reach_the_laws_terms(
