@@ -114,6 +114,7 @@ def test_every_pattern_names_a_word_the_documents_use() -> None:
         ("工伤截肢以后装假肢能报吗", "辅助器具"),
         ("被开除的事过了多久就不能去仲裁了", "仲裁时效"),
         ("工伤的医药费能在仲裁裁决前先拿到一部分吗", "先予执行"),
+        ("我才来了两个月 够不够办居住证", "居住半年以上"),
     ],
 )
 def test_workers_words_reach_the_laws_terms(lexicon: Lexicon, question: str, term: str) -> None:
