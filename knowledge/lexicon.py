@@ -31,7 +31,11 @@ class Lexicon:
 
 
 def parse_synonyms(data: Mapping[str, object]) -> dict[str, str]:
-    """`[terms] canonical = [variants]` → {variant: canonical}; canonical terms map to themselves."""
+    """`[terms] canonical = [variants]` → {variant: canonical}; canonical terms map to themselves.
+
+    A term only `[patterns]` name maps to itself too: canonical terms join jieba's dictionary,
+    and one left out is read in parts (期限届满 → 期限, 届满) that other clauses share.
+    """
     terms = data.get("terms", {})
     if not isinstance(terms, dict):
         raise ValueError("synonyms: [terms] must be a table")
@@ -44,6 +48,10 @@ def parse_synonyms(data: Mapping[str, object]) -> dict[str, str]:
             variant = variant.strip().lower()
             if len(variant) >= 2:
                 mapping.setdefault(variant, canonical.lower())
+    patterns = data.get("patterns", {})
+    if isinstance(patterns, dict):
+        for canonical in patterns:
+            mapping.setdefault(canonical.lower(), canonical.lower())
     return mapping
 
 
