@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from knowledge.answerability import Evidence, is_unanswered_elsewhere, lacks_evidence
-from knowledge.coverage import ContentReader
+from knowledge.coverage import FOCUS_FACTOR, ContentReader
 from knowledge.curation import Curation, Topic, topic_family
 from knowledge.document import Document
 from knowledge.handoff import is_handoff
@@ -167,6 +167,7 @@ class Matcher:
             self._tokenizer,
             self._signals.shapes.asking_words,
             asker=self._signals.handoff.first_person,
+            asks=self._signals.shapes.asks,
         )
         self._library_features = frozenset(self.index.postings)
         self._heights = heading_heights(self.index.entries)
@@ -319,11 +320,13 @@ class Matcher:
         # Among the best-scoring clauses, the one that explains more of the question ranks first.
         shortlist = [i for i in order[:SHORTLIST] if scores[i] > 0]
         coverages = {i: content.coverage(self.index.features[i]) for i in shortlist}
+        # Ranked by what the ask names more than by the story told before it.
+        focused = {i: content.coverage(self.index.features[i], FOCUS_FACTOR) for i in shortlist}
         raw_scores = {i: scores[i] for i in shortlist}
         listed = set(shortlist)
         for i in range(len(scores)):
             # Clauses past the shortlist count as explaining nothing, so all share one scale.
-            scores[i] *= (COVERAGE_FLOOR + coverages.get(i, 0.0)) ** COVERAGE_EXPONENT
+            scores[i] *= (COVERAGE_FLOOR + focused.get(i, 0.0)) ** COVERAGE_EXPONENT
         asked_kinds = {kind.name for kind in shapes.answer_kinds if kind.asks.search(asked)}
         if asked_kinds:
             for i in shortlist:
