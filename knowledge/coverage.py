@@ -86,6 +86,15 @@ class QuestionContent:
         )
         return covered / total
 
+    def shared(self, lead_features: Set[str], other_features: Set[str]) -> float:
+        """Of the information the lead clause explains, the share the other clause explains too."""
+        lead, other = self._explained(lead_features), self._explained(other_features)
+        both = bytes(a & b for a, b in zip(lead, other, strict=True))
+        explained = sum(weight * sum(lead[start:end]) for start, end, weight in self.words)
+        if explained <= 0:
+            return 1.0
+        return sum(weight * sum(both[start:end]) for start, end, weight in self.words) / explained
+
     def foreign(self, library_features: Set[str]) -> float:
         """Information in nouns of which no character is explained by the library's features."""
         explained = self._explained(library_features)

@@ -43,6 +43,10 @@ COVERAGE_EXPONENT = 1.0
 COMPANION_RATIO = 0.3
 # Runners-up rank on what the best clause leaves unexplained plus this share of their own score.
 RESIDUAL_SHARE = 0.25
+# Information (as in coverage) the best clause must leave unexplained to be a second subject.
+RESIDUAL_MIN_INFORMATION = 1.0
+# A second source beside a dispute's answer explains at least this share of what the answer does.
+SAME_ASK = 0.95
 # Lexicon words join jieba's dictionary at a modest frequency: known, but not glued over real words.
 VOCABULARY_WORD_FREQUENCY = 300
 # The plan's framing (notice, parts) yields to its operative clauses when both fit equally.
@@ -338,9 +342,16 @@ class Matcher:
         best_score = raw_scores[organic[0]] if organic else 0.0
         coverage = coverages[organic[0]] if organic else 0.0
         if organic and not is_close:
-            organic = [organic[0], *self._runners_up(features, scores, organic[0], is_overview)]
-        if organic and not is_close:
-            organic = self._with_companion(organic, scores)
+            # What the best leaves unexplained is a second subject only if it says something.
+            second = (1 - coverage) * content.information >= RESIDUAL_MIN_INFORMATION
+            rest = self._runners_up(features if second else {}, scores, organic[0], is_overview)
+            organic = self._with_companion([organic[0], *rest], scores)
+        elif organic and handoff:
+            # Someone's own dispute is answered, not asked "which one?": its second source explains
+            # what the first explains (notice pay is no second source for unpaid wages).
+            lead, clauses = self.index.features[organic[0]], self.index.features
+            same = [i for i in order[1:] if content.shared(lead, clauses[i]) >= SAME_ASK][:1]
+            organic = [organic[0], *same, *(i for i in organic[1:] if i not in same)]
         if handoff and self._legal_aid is not None:
             organic = self._with_legal_aid(organic, self._legal_aid)
         ranked = tuple(RankedClause(self.index.entries[i], round(scores[i], 3)) for i in organic)
