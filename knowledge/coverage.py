@@ -33,6 +33,13 @@ QUANTITY_INFORMATION = 0.2
 _QUANTITY = re.compile(
     r"^[0-9零〇一二两三四五六七八九十百千万几半多]+[元块年月天日号个岁次倍周份]*$"
 )
+# Workers mark their clauses with punctuation or with spaces; a question mark stays with its clause.
+_CLAUSE = re.compile(r"[^\s，,。.？?！!；;：:、~～…]+[？?]?")
+# In ranking, what the ask itself names weighs this many times the background story's words.
+FOCUS_FACTOR = 3.0
+# An ask that names less than this ("这说法对吗", "我该怎么办") is about the whole story.
+FOCUS_MIN_INFORMATION = 2.0
+FOCUS_MIN_STORY_CLAUSES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +60,40 @@ class QuestionContent:
     spans: tuple[Span, ...]
     # Positions in `words` of nouns (not typos, not who is asking) that may be foreign.
     nouns: tuple[int, ...] = ()
+    # Positions in `words` inside the clauses that ask (the rest is the background story).
+    focus: frozenset[int] = frozenset()
 
     @property
     def information(self) -> float:
         return sum(weight for _, _, weight in self.words)
 
-    def coverage(self, clause_features: Set[str]) -> float:
-        """The share of the question's information this clause explains (0 for an empty question)."""
-        total = self.information
+    def coverage(self, clause_features: Set[str], focus_factor: float = 1.0) -> float:
+        """The share of the question's information this clause explains (0 for an empty question).
+
+        With a `focus_factor` the words of the clauses that ask weigh that many times the others.
+        """
+        weights = [
+            weight * (focus_factor if i in self.focus else 1.0)
+            for i, (_, _, weight) in enumerate(self.words)
+        ]
+        total = sum(weights)
         if total <= 0:
             return 0.0
         explained = self._explained(clause_features)
         covered = sum(
-            weight * sum(explained[start:end]) / (end - start) for start, end, weight in self.words
+            weight * sum(explained[start:end]) / (end - start)
+            for (start, end, _), weight in zip(self.words, weights, strict=True)
         )
         return covered / total
+
+    def shared(self, lead_features: Set[str], other_features: Set[str]) -> float:
+        """Of the information the lead clause explains, the share the other clause explains too."""
+        lead, other = self._explained(lead_features), self._explained(other_features)
+        both = bytes(a & b for a, b in zip(lead, other, strict=True))
+        explained = sum(weight * sum(lead[start:end]) for start, end, weight in self.words)
+        if explained <= 0:
+            return 1.0
+        return sum(weight * sum(both[start:end]) for start, end, weight in self.words) / explained
 
     def foreign(self, library_features: Set[str]) -> float:
         """Information in nouns of which no character is explained by the library's features."""
@@ -106,8 +132,11 @@ class ContentReader:
         tokenizer: Tokenizer,
         asking_words: frozenset[str] = frozenset(),
         asker: re.Pattern[str] | None = None,
+        asks: re.Pattern[str] | None = None,
     ) -> None:
         self._tokenizer = tokenizer
+        # How a clause asks (吗, 能不能, 找谁): it names what the answer must be about.
+        self._asks = asks
         self._asking_words = asking_words
         # Who is asking (我家, 老伴, 闺女) is no topic, whether the library names them or not.
         self._asker = asker
@@ -157,4 +186,27 @@ class ContentReader:
             spans.append(Span(i, i + 2, (pair, "#" + pair)))
         for start, end, term in term_spans:
             spans.append(Span(start, end, (term, *expansions.get(term, ()))))
-        return QuestionContent(text, tuple(words), tuple(spans), tuple(nouns))
+        focus = self._focus(text, words)
+        return QuestionContent(text, tuple(words), tuple(spans), tuple(nouns), focus)
+
+    def _focus(self, text: str, words: Sequence[tuple[int, int, float]]) -> frozenset[int]:
+        """Positions of the words in the clauses that ask, or in the last clause if none asks.
+
+        None when there is no story to set apart: under two clauses besides the ask, or an ask
+        that names too little itself ("这说法对吗" points back at the whole story).
+        """
+        clauses = [(found.start(), found.end()) for found in _CLAUSE.finditer(text)]
+        if len(clauses) < 2 or self._asks is None:
+            return frozenset()
+        chosen = [n for n, (start, end) in enumerate(clauses) if self._asks.search(text[start:end])]
+        chosen = chosen or [len(clauses) - 1]
+        named = sum(
+            w for s, e, w in words if any(clauses[n][0] <= s and e <= clauses[n][1] for n in chosen)
+        )
+        # One clause before the ask is its condition or its topic (合同签一年，试用期最长多久), no story.
+        if named < FOCUS_MIN_INFORMATION or len(clauses) - len(chosen) < FOCUS_MIN_STORY_CLAUSES:
+            return frozenset()
+        inside = [clauses[n] for n in chosen]
+        return frozenset(
+            i for i, (s, e, _) in enumerate(words) if any(a <= s and e <= b for a, b in inside)
+        )

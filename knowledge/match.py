@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from knowledge.answerability import Evidence, is_unanswered_elsewhere, lacks_evidence
-from knowledge.coverage import ContentReader
+from knowledge.coverage import FOCUS_FACTOR, ContentReader
 from knowledge.curation import Curation, Topic, topic_family
 from knowledge.document import Document
 from knowledge.handoff import is_handoff
@@ -43,6 +43,10 @@ COVERAGE_EXPONENT = 1.0
 COMPANION_RATIO = 0.3
 # Runners-up rank on what the best clause leaves unexplained plus this share of their own score.
 RESIDUAL_SHARE = 0.25
+# Information (as in coverage) the best clause must leave unexplained to be a second subject.
+RESIDUAL_MIN_INFORMATION = 1.0
+# A second source beside a dispute's answer explains at least this share of what the answer does.
+SAME_ASK = 0.95
 # Lexicon words join jieba's dictionary at a modest frequency: known, but not glued over real words.
 VOCABULARY_WORD_FREQUENCY = 300
 # The plan's framing (notice, parts) yields to its operative clauses when both fit equally.
@@ -167,6 +171,7 @@ class Matcher:
             self._tokenizer,
             self._signals.shapes.asking_words,
             asker=self._signals.handoff.first_person,
+            asks=self._signals.shapes.asks,
         )
         self._library_features = frozenset(self.index.postings)
         self._heights = heading_heights(self.index.entries)
@@ -319,11 +324,13 @@ class Matcher:
         # Among the best-scoring clauses, the one that explains more of the question ranks first.
         shortlist = [i for i in order[:SHORTLIST] if scores[i] > 0]
         coverages = {i: content.coverage(self.index.features[i]) for i in shortlist}
+        # Ranked by what the ask names more than by the story told before it.
+        focused = {i: content.coverage(self.index.features[i], FOCUS_FACTOR) for i in shortlist}
         raw_scores = {i: scores[i] for i in shortlist}
         listed = set(shortlist)
         for i in range(len(scores)):
             # Clauses past the shortlist count as explaining nothing, so all share one scale.
-            scores[i] *= (COVERAGE_FLOOR + coverages.get(i, 0.0)) ** COVERAGE_EXPONENT
+            scores[i] *= (COVERAGE_FLOOR + focused.get(i, 0.0)) ** COVERAGE_EXPONENT
         asked_kinds = {kind.name for kind in shapes.answer_kinds if kind.asks.search(asked)}
         if asked_kinds:
             for i in shortlist:
@@ -335,9 +342,16 @@ class Matcher:
         best_score = raw_scores[organic[0]] if organic else 0.0
         coverage = coverages[organic[0]] if organic else 0.0
         if organic and not is_close:
-            organic = [organic[0], *self._runners_up(features, scores, organic[0], is_overview)]
-        if organic and not is_close:
-            organic = self._with_companion(organic, scores)
+            # What the best leaves unexplained is a second subject only if it says something.
+            second = (1 - coverage) * content.information >= RESIDUAL_MIN_INFORMATION
+            rest = self._runners_up(features if second else {}, scores, organic[0], is_overview)
+            organic = self._with_companion([organic[0], *rest], scores)
+        elif organic and handoff:
+            # Someone's own dispute is answered, not asked "which one?": its second source explains
+            # what the first explains (notice pay is no second source for unpaid wages).
+            lead, clauses = self.index.features[organic[0]], self.index.features
+            same = [i for i in order[1:] if content.shared(lead, clauses[i]) >= SAME_ASK][:1]
+            organic = [organic[0], *same, *(i for i in organic[1:] if i not in same)]
         if handoff and self._legal_aid is not None:
             organic = self._with_legal_aid(organic, self._legal_aid)
         ranked = tuple(RankedClause(self.index.entries[i], round(scores[i], 3)) for i in organic)

@@ -33,6 +33,8 @@ class QuestionShapes:
     # what follows a breach (罚, 追究).
     sanction_heading: re.Pattern[str]
     asks_sanction: re.Pattern[str]
+    # A clause that asks (吗, 能不能, 找谁), as against the background story before it.
+    asks: re.Pattern[str]
     asking_words: frozenset[str]
     answer_kinds: tuple[AnswerKind, ...] = ()
 
@@ -53,6 +55,7 @@ def load_question_shapes(path: Path) -> QuestionShapes:
         "registered_in",
         "sanction_heading",
         "asks_sanction",
+        "asks",
     )
     try:
         patterns = {name: re.compile(str(data[name])) for name in names}
