@@ -17,6 +17,13 @@ from knowledge.scope import ScopeCheck
 # (BM25 before coverage) this low, or less than this share of the question's information.
 MIN_ANSWER_SCORE = 2.0
 MIN_COVERAGE = 0.2
+# A weak match (BM25 this low: an ordinary word or two shared, 生病 with a pet's illness, 赔偿
+# with a neighbour's quarrel) must explain more than a couple of the question's words, or
+# nearly all of a short question on one matter (年假几天). An uncurated article, in the law's
+# own words, matches a colloquial question weakly too, but explains its several words.
+WEAK_ANSWER_SCORE = 10.0
+WEAK_MIN_EXPLAINED = 4.5
+FULL_COVERAGE = 0.75
 # A question that names more the library never speaks of than its best clause explains asks about
 # something else: 粉丝 against 直播. A question about work (a workplace, an employer, wages
 # named) tells particulars the library never names (超市卡, 小轿车) around what it asks, so
@@ -75,5 +82,10 @@ def lacks_evidence(evidence: Evidence) -> bool:
     return (
         evidence.score < MIN_ANSWER_SCORE
         or evidence.coverage < MIN_COVERAGE
+        or (
+            evidence.score < WEAK_ANSWER_SCORE
+            and evidence.explained < WEAK_MIN_EXPLAINED
+            and evidence.coverage < FULL_COVERAGE
+        )
         or evidence.foreign > share * evidence.explained
     )

@@ -77,3 +77,30 @@ def test_a_clause_that_speaks_of_an_uncovered_domain_must_also_explain_the_quest
     assert is_unanswered_elsewhere(
         scope, evidence(coverage=0.8, foreign=0.0), frozenset({"居住证"})
     )
+
+
+@pytest.mark.parametrize(
+    "question", ["朋友问我借钱我该不该借", "我家猫咪病了要不要紧", "老家亲戚结婚随多少礼合适"]
+)
+def test_a_weak_match_on_an_ordinary_word_or_two_falls_back(
+    library_matcher: Matcher, question: str
+) -> None:
+    result = library_matcher.match(question)
+    assert result.verdict == Verdict.FALLBACK
+    assert result.fallback_reason == FallbackReason.NO_MATCH
+
+
+def weak(*, coverage: float, information: float) -> Evidence:
+    return Evidence(
+        score=6.0, coverage=coverage, information=information, foreign=0.0, is_about_work=False
+    )
+
+
+def test_a_weak_match_answers_only_when_it_explains_several_words_or_nearly_all() -> None:
+    # 2 of 5 explained: a shared word or two. 6 of 15: the law's own words for a long question.
+    assert lacks_evidence(weak(coverage=0.4, information=5.0))
+    assert not lacks_evidence(weak(coverage=0.4, information=15.0))
+    # A short question on one matter, all of it explained.
+    assert not lacks_evidence(weak(coverage=0.9, information=2.0))
+    # The same small share with a strong match is answered.
+    assert not lacks_evidence(evidence(coverage=0.4, foreign=0.0))
