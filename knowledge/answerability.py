@@ -23,7 +23,9 @@ MIN_COVERAGE = 0.2
 # matter (年假几天). An uncurated article, in the law's own words, matches a colloquial question
 # weakly too, but explains its several words. In units of that weight, the floor holds in a
 # smaller index (the plan alone), where every word weighs less. Not applied to a question
-# with pinyin or English words (zai tianjin neng luohu ma), whose explained share is unknown.
+# with pinyin or English words (zai tianjin neng luohu ma), whose explained share is unknown,
+# nor to one about work: the library is about work, and a worker's short question (老板让我们
+# 签白纸) may share a word or two with its article and still be its matter.
 WEAK_ANSWER_RARE_WORDS = 1.43
 WEAK_MIN_EXPLAINED = 4.5
 FULL_COVERAGE = 0.75
@@ -91,6 +93,7 @@ def lacks_evidence(evidence: Evidence) -> bool:
         or evidence.coverage < MIN_COVERAGE
         or (
             not evidence.is_spelled_out
+            and not evidence.is_about_work
             and evidence.score < WEAK_ANSWER_RARE_WORDS * evidence.rare_word_score
             and evidence.explained < WEAK_MIN_EXPLAINED
             and evidence.coverage < FULL_COVERAGE

@@ -141,3 +141,15 @@ def test_a_question_in_pinyin_is_not_judged_by_the_weak_match_floor() -> None:
         is_spelled_out=True,
     )
     assert not lacks_evidence(spelled)
+
+
+def test_a_question_about_work_is_not_judged_by_the_weak_match_floor() -> None:
+    at_work = Evidence(
+        score=6.0,
+        coverage=0.4,
+        information=5.0,
+        foreign=0.0,
+        is_about_work=True,
+        rare_word_score=6.0,
+    )
+    assert not lacks_evidence(at_work)
