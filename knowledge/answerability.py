@@ -17,6 +17,18 @@ from knowledge.scope import ScopeCheck
 # (BM25 before coverage) this low, or less than this share of the question's information.
 MIN_ANSWER_SCORE = 2.0
 MIN_COVERAGE = 0.2
+# A weak match (BM25 under this many times the weight of a word only one clause uses: an
+# ordinary word or two shared, 生病 with a pet's illness, 赔偿 with a neighbour's quarrel) must
+# explain more than a couple of the question's words, or nearly all of a short question on one
+# matter (年假几天). An uncurated article, in the law's own words, matches a colloquial question
+# weakly too, but explains its several words. In units of that weight, the floor holds in a
+# smaller index (the plan alone), where every word weighs less. Not applied to a question
+# with pinyin or English words (zai tianjin neng luohu ma), whose explained share is unknown,
+# nor to one about work: the library is about work, and a worker's short question (老板让我们
+# 签白纸) may share a word or two with its article and still be its matter.
+WEAK_ANSWER_RARE_WORDS = 1.43
+WEAK_MIN_EXPLAINED = 4.5
+FULL_COVERAGE = 0.75
 # A question that names more the library never speaks of than its best clause explains asks about
 # something else: 粉丝 against 直播. A question about work (a workplace, an employer, wages
 # named) tells particulars the library never names (超市卡, 小轿车) around what it asks, so
@@ -43,6 +55,10 @@ class Evidence:
     information: float
     foreign: float
     is_about_work: bool
+    # The BM25 weight of a word only one clause of the index uses (its largest idf).
+    rare_word_score: float
+    # Pinyin or English words in it: the dictionary cannot weigh what they explain.
+    is_spelled_out: bool = False
 
     @property
     def explained(self) -> float:
@@ -75,5 +91,12 @@ def lacks_evidence(evidence: Evidence) -> bool:
     return (
         evidence.score < MIN_ANSWER_SCORE
         or evidence.coverage < MIN_COVERAGE
+        or (
+            not evidence.is_spelled_out
+            and not evidence.is_about_work
+            and evidence.score < WEAK_ANSWER_RARE_WORDS * evidence.rare_word_score
+            and evidence.explained < WEAK_MIN_EXPLAINED
+            and evidence.coverage < FULL_COVERAGE
+        )
         or evidence.foreign > share * evidence.explained
     )

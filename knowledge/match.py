@@ -55,6 +55,8 @@ FRAMING_FACTOR = 0.9
 SANCTION_FACTOR = 0.75
 # A shortlisted clause that gives the kind of thing asked (a time limit for 多久) gains this share.
 ANSWER_KIND_BONUS = 0.2
+# Pinyin or English words: read by their sound, not weighed by the dictionary.
+_LATIN_WORD = re.compile(r"[a-z]{2,}")
 
 
 class Verdict(StrEnum):
@@ -174,6 +176,8 @@ class Matcher:
             asks=self._signals.shapes.asks,
         )
         self._library_features = frozenset(self.index.postings)
+        # A word only one clause uses: what one strong match weighs in this index.
+        self._rare_word_score = max(self.index.idf.values(), default=1.0)
         self._heights = heading_heights(self.index.entries)
         self._framing = [
             position
@@ -364,6 +368,8 @@ class Matcher:
             coverage=coverage,
             information=content.information,
             foreign=content.foreign(self._library_features),
+            rare_word_score=self._rare_word_score,
+            is_spelled_out=bool(_LATIN_WORD.search(text)),
             is_about_work=bool(self._signals.handoff.labour_context.search(text)),
         )
         said = self.index.features[organic[0]] if organic else None

@@ -58,7 +58,12 @@ def test_foreign_words_are_nouns_the_library_never_explains() -> None:
 
 def evidence(*, coverage: float, foreign: float, at_work: bool = False) -> Evidence:
     return Evidence(
-        score=20.0, coverage=coverage, information=10.0, foreign=foreign, is_about_work=at_work
+        score=20.0,
+        coverage=coverage,
+        information=10.0,
+        foreign=foreign,
+        is_about_work=at_work,
+        rare_word_score=6.0,
     )
 
 
@@ -77,3 +82,74 @@ def test_a_clause_that_speaks_of_an_uncovered_domain_must_also_explain_the_quest
     assert is_unanswered_elsewhere(
         scope, evidence(coverage=0.8, foreign=0.0), frozenset({"居住证"})
     )
+
+
+@pytest.mark.parametrize(
+    "question", ["朋友问我借钱我该不该借", "我家猫咪病了要不要紧", "老家亲戚结婚随多少礼合适"]
+)
+def test_a_weak_match_on_an_ordinary_word_or_two_falls_back(
+    library_matcher: Matcher, question: str
+) -> None:
+    result = library_matcher.match(question)
+    assert result.verdict == Verdict.FALLBACK
+    assert result.fallback_reason == FallbackReason.NO_MATCH
+
+
+def weak(*, coverage: float, information: float) -> Evidence:
+    return Evidence(
+        score=6.0,
+        coverage=coverage,
+        information=information,
+        foreign=0.0,
+        is_about_work=False,
+        rare_word_score=6.0,
+    )
+
+
+def test_a_weak_match_answers_only_when_it_explains_several_words_or_nearly_all() -> None:
+    # 2 of 5 explained: a shared word or two. 6 of 15: the law's own words for a long question.
+    assert lacks_evidence(weak(coverage=0.4, information=5.0))
+    assert not lacks_evidence(weak(coverage=0.4, information=15.0))
+    # A short question on one matter, all of it explained.
+    assert not lacks_evidence(weak(coverage=0.9, information=2.0))
+    # The same small share with a strong match is answered.
+    assert not lacks_evidence(evidence(coverage=0.4, foreign=0.0))
+
+
+def test_the_weak_match_floor_is_counted_in_rare_words_of_the_index() -> None:
+    # BM25 6 is one rare word where such a word weighs 6, two where it weighs 3 (a small index).
+    assert lacks_evidence(weak(coverage=0.4, information=5.0))
+    smaller = Evidence(
+        score=6.0,
+        coverage=0.4,
+        information=5.0,
+        foreign=0.0,
+        is_about_work=False,
+        rare_word_score=3.0,
+    )
+    assert not lacks_evidence(smaller)
+
+
+def test_a_question_in_pinyin_is_not_judged_by_the_weak_match_floor() -> None:
+    spelled = Evidence(
+        score=6.0,
+        coverage=0.4,
+        information=5.0,
+        foreign=0.0,
+        is_about_work=False,
+        rare_word_score=6.0,
+        is_spelled_out=True,
+    )
+    assert not lacks_evidence(spelled)
+
+
+def test_a_question_about_work_is_not_judged_by_the_weak_match_floor() -> None:
+    at_work = Evidence(
+        score=6.0,
+        coverage=0.4,
+        information=5.0,
+        foreign=0.0,
+        is_about_work=True,
+        rare_word_score=6.0,
+    )
+    assert not lacks_evidence(at_work)
