@@ -193,3 +193,20 @@ def indexed_clauses(
                 IndexedClause(document.key, short_title, clause, curated, " ".join(headings))
             )
     return entries
+
+
+def heading_heights(entries: Sequence[IndexedClause]) -> dict[int, int]:
+    """Position → how many levels of clauses lie below it, for every clause that has children."""
+    children: dict[tuple[str, str | None], list[str]] = {}
+    for entry in entries:
+        children.setdefault((entry.document_key, entry.clause.parent), []).append(entry.clause.id)
+
+    def height(document_key: str, clause_id: str) -> int:
+        below = children.get((document_key, clause_id), [])
+        return 1 + max((height(document_key, child) for child in below), default=-1)
+
+    heights = {
+        position: height(entry.document_key, entry.clause.id)
+        for position, entry in enumerate(entries)
+    }
+    return {position: h for position, h in heights.items() if h > 0}

@@ -9,7 +9,7 @@ Everything expensive happens in `Matcher.__init__`; `match` does no I/O and logs
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -18,7 +18,13 @@ from knowledge.coverage import FOCUS_FACTOR, ContentReader
 from knowledge.curation import Curation, Topic, topic_family
 from knowledge.document import Document
 from knowledge.handoff import is_handoff
-from knowledge.index import ClauseIndex, FeatureCache, IndexedClause, indexed_clauses
+from knowledge.index import (
+    ClauseIndex,
+    FeatureCache,
+    IndexedClause,
+    heading_heights,
+    indexed_clauses,
+)
 from knowledge.lexicon import Lexicon
 from knowledge.normalizer import Normalizer, ScriptConverter
 from knowledge.phonetic import PhoneticCorrector
@@ -104,23 +110,6 @@ class MatchResult:
     def topic(self) -> Topic | None:
         best = self.best
         return best.entry.topic if best else None
-
-
-def heading_heights(entries: Sequence[IndexedClause]) -> dict[int, int]:
-    """Position → how many levels of clauses lie below it, for every clause that has children."""
-    children: dict[tuple[str, str | None], list[str]] = {}
-    for entry in entries:
-        children.setdefault((entry.document_key, entry.clause.parent), []).append(entry.clause.id)
-
-    def height(document_key: str, clause_id: str) -> int:
-        below = children.get((document_key, clause_id), [])
-        return 1 + max((height(document_key, child) for child in below), default=-1)
-
-    heights = {
-        position: height(entry.document_key, entry.clause.id)
-        for position, entry in enumerate(entries)
-    }
-    return {position: h for position, h in heights.items() if h > 0}
 
 
 class Matcher:
