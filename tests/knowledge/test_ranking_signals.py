@@ -52,6 +52,15 @@ def test_a_question_on_the_penalty_may_lead_with_the_sanction(library_matcher: M
     assert (CONTRACT_LAW, "art84") in cited(library_matcher, question)[:3]
 
 
+def test_asking_what_one_may_claim_brings_the_sanction_beside_the_duty(
+    library_matcher: Matcher,
+) -> None:
+    # 第十条 says a written contract is due; what a worker without one may claim (二倍工资) is
+    # 第八十二条 in the sanctions chapter: asked for, it stands beside the duty.
+    question = "上班三个月了单位一直没签合同 我可以要什么"
+    assert (CONTRACT_LAW, "art82") in cited(library_matcher, question)[:2]
+
+
 def test_sanction_chapters_are_found_by_their_heading(library_matcher: Matcher) -> None:
     heading = _signals.shapes.sanction_heading
     sanctions = {e.key for e in library_matcher.entries if heading.search(e.context)}
