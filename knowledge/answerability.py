@@ -2,8 +2,8 @@
 
 The engine refuses rather than cite a clause that merely shares words with the question: when the
 clause explains too little of it, when the question names more that is foreign to the whole
-library than the clause explains, or when it names an everyday topic or another legal domain that
-the clause does not speak of or explains little of.
+library than the clause explains, or when it names an everyday topic, an everyday matter or another
+legal domain that the clause does not speak of or explains little of.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ MIN_OFF_TOPIC_ANSWER_SCORE = 10.0
 # worker's own question may carry (坐地铁下班路上被撞了).
 OFF_TOPIC_COVERAGE = 0.4
 OFF_DOMAIN_COVERAGE = 0.6
+# An everyday matter the library never speaks of (a pet, a lost bank card, a leaking pipe) shares
+# real legal words with some article (押金, 身份证, 赔偿); a clause answers it only if it explains
+# most of the question. A question about work may name such things around what it asks (a
+# neighbour who found the job), so there the work itself decides.
+EVERYDAY_DOMAIN_COVERAGE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,12 @@ def is_unanswered_elsewhere(scope: ScopeCheck, evidence: Evidence, said: Set[str
         said is None
         or not all(speaks_of(said, word) for word in scope.off_domain)
         or evidence.coverage < OFF_DOMAIN_COVERAGE
+    ):
+        return True
+    if (
+        scope.everyday_domain
+        and not evidence.is_about_work
+        and evidence.coverage < EVERYDAY_DOMAIN_COVERAGE
     ):
         return True
     return scope.is_off_topic and (

@@ -1,4 +1,4 @@
-"""What the library cannot answer: other places' rules, everyday topics and other legal domains.
+"""What the library cannot answer: other places' rules, everyday topics and uncovered domains.
 
 The word lists are reviewed data (`data/scope.toml`); this module only reads them and applies them.
 """
@@ -24,6 +24,7 @@ class ScopeRules:
     origin_after: re.Pattern[str]
     off_topic: tuple[str, ...]
     off_domain: tuple[str, ...]
+    everyday_domain: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class ScopeCheck:
     is_off_topic: bool
     # Words of domains no document covers, as found in the question.
     off_domain: tuple[str, ...] = ()
+    # Words of everyday matters (pets, bank cards, a private landlord) the library never speaks of.
+    everyday_domain: tuple[str, ...] = ()
 
 
 def _words(table: Any, where: str) -> tuple[str, ...]:
@@ -53,6 +56,7 @@ def parse_scope_rules(data: Mapping[str, Any]) -> ScopeRules:
         origin_after=re.compile(str(regions.get("origin_after", r"(?!x)x"))),
         off_topic=_words(data.get("off_topic", {}), "off_topic"),
         off_domain=_words(data.get("off_domain", {}), "off_domain"),
+        everyday_domain=_words(data.get("everyday_domain", {}), "everyday_domain"),
     )
 
 
@@ -72,8 +76,11 @@ def _region_is_asked_about(rules: ScopeRules, text: str, region: str) -> bool:
 def _found(word: str, text: str, words: Sequence[tuple[str, int, int]]) -> bool:
     """`word` is said in `text`, not merely spelled inside a longer word (动车 in 电动车).
 
-    A longer word that starts with it is still about it (股票账户, 高铁站, 买房子).
+    A longer word that starts with it is still about it (股票账户, 高铁站, 买房子), but one
+    character must be a word of its own: 猫 is the animal, 猫腻 a trick and 熊猫 another animal.
     """
+    if len(word) == 1 and words:
+        return any(said == word for said, _, _ in words)
     return any(
         not any(start < match.start() < end for _, start, end in words)
         for match in re.finditer(re.escape(word), text)
@@ -96,4 +103,5 @@ def check_scope(
         other_region=other_region,
         is_off_topic=any(_found(word, text, words) for word in rules.off_topic),
         off_domain=tuple(word for word in rules.off_domain if _found(word, text, words)),
+        everyday_domain=tuple(w for w in rules.everyday_domain if _found(w, text, words)),
     )

@@ -85,7 +85,7 @@ def test_a_clause_that_speaks_of_an_uncovered_domain_must_also_explain_the_quest
 
 
 @pytest.mark.parametrize(
-    "question", ["朋友问我借钱我该不该借", "我家猫咪病了要不要紧", "老家亲戚结婚随多少礼合适"]
+    "question", ["朋友问我借钱我该不该借", "我家鹦鹉病了要不要紧", "老家亲戚结婚随多少礼合适"]
 )
 def test_a_weak_match_on_an_ordinary_word_or_two_falls_back(
     library_matcher: Matcher, question: str
