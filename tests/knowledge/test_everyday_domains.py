@@ -86,6 +86,9 @@ def test_everyday_matters_sharing_a_legal_word_fall_back(
         "邻居介绍我去工地干活 干了三个月不给钱",
         "孩子的同学都在天津上学了 我家孩子没有居住证能上吗",
         "我在宠物医院当助理 老板不交社保",
+        # A reviewer's own look-alikes: the job said as 活干完, a credit record with start-up loans.
+        "邻居介绍的活干完了不给钱",
+        "征信不好能申请创业担保贷款吗",
     ],
 )
 def test_questions_in_scope_that_name_an_everyday_word_are_still_answered(
