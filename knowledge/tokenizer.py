@@ -108,6 +108,30 @@ class Tokenizer:
         self._segment = functools.lru_cache(maxsize=SEGMENT_CACHE_SIZE)(self._cut)
 
     def _cut(self, text: str) -> tuple[tuple[str, int, int], ...]:
+        """jieba's segmentation, quantities kept whole and made-up function-word pairs cut apart."""
+        tokens = self._quantities_joined(text, list(self._jieba.tokenize(text)))
+        return tuple(piece for token in tokens for piece in self._function_words_apart(token))
+
+    def _function_words_apart(self, token: tuple[str, int, int]) -> list[tuple[str, int, int]]:
+        """A word jieba's HMM made up of function words only (我能, 这是, 就让) is cut into them.
+
+        Glued, they made a word no dictionary knows, which weighed as a rare term (a typo's or
+        a dialect word's information) in a question that said nothing more by it. A made-up word
+        with a content character (交着, 没签) is left whole: it may be a slip or a dialect form.
+        """
+        word, start, _end = token
+        if (
+            len(word) < 2
+            or self._jieba.FREQ.get(word)
+            or not _CJK_RUN.fullmatch(word)
+            or not all(char in self._stopwords for char in word)
+        ):
+            return [token]
+        return [(char, start + i, start + i + 1) for i, char in enumerate(word)]
+
+    def _quantities_joined(
+        self, text: str, tokens: list[tuple[str, int, int]]
+    ) -> list[tuple[str, int, int]]:
         """jieba's segmentation with every amount or stretch of time kept as one word.
 
         jieba glues a unit to the word after it when the pair is a dictionary word (五个/月工资):
@@ -115,9 +139,8 @@ class Tokenizer:
         that starts with the quantity itself (一月份, 一天到晚) is jieba's to keep, and so is a
         cut whose rest would be a lone character (一/年级 is no 一年 + 级).
         """
-        tokens = list(self._jieba.tokenize(text))
         if QUANTITY_PHRASE.search(text) is None:
-            return tuple(tokens)
+            return tokens
         starts = [start for _, start, _ in tokens]
         cut: list[tuple[str, int, int]] = []
         taken = 0  # tokens before this one are already in `cut`
@@ -136,7 +159,7 @@ class Tokenizer:
                 cut.append((rest, found.end(), end))
             taken = last + 1
         cut.extend(tokens[taken:])
-        return tuple(cut)
+        return cut
 
     def _search_words(self, text: str) -> Iterable[str]:
         """jieba's search mode on this segmentation: a long word's dictionary parts, then the

@@ -1,4 +1,5 @@
-"""An amount or a stretch of time is one word: its unit never glues to the word after it."""
+"""An amount or a stretch of time is one word (its unit never glues to the word after it), and
+function words jieba glued into a made-up word stand apart."""
 
 from __future__ import annotations
 
@@ -65,3 +66,19 @@ def test_a_quantity_says_little_and_the_wage_keeps_its_weight(tokenizer: Tokeniz
     weights = {content.text[s:e]: w for s, e, w in content.words}
     assert weights["六个月"] == QUANTITY_INFORMATION
     assert weights["工资"] > 1.0
+
+
+def test_a_made_up_word_of_function_words_is_cut_into_them(tokenizer: Tokenizer) -> None:
+    # jieba's HMM glues 我 and 能 into a word no dictionary has; it says nothing by itself.
+    assert cut(tokenizer, "我能不能请假")[:2] == ["我", "能"]
+    assert "我能" not in tokenizer.words("我能不能请假")
+
+
+def test_a_made_up_word_with_content_is_left_whole(tokenizer: Tokenizer) -> None:
+    # 交着 keeps its verb: it may be how the asker says it, not glue.
+    assert "交着" in cut(tokenizer, "社保一直交着")
+
+
+def test_function_words_carry_no_information_once_apart(tokenizer: Tokenizer) -> None:
+    content = ContentReader(tokenizer).read("我能直接走人吗", (), {})
+    assert all(content.text[s:e] not in {"我能", "我", "能"} for s, e, _ in content.words)
