@@ -82,3 +82,11 @@ def test_a_made_up_word_with_content_is_left_whole(tokenizer: Tokenizer) -> None
 def test_function_words_carry_no_information_once_apart(tokenizer: Tokenizer) -> None:
     content = ContentReader(tokenizer).read("我能直接走人吗", (), {})
     assert all(content.text[s:e] not in {"我能", "我", "能"} for s, e, _ in content.words)
+
+
+def test_counts_and_rough_numbers_are_quantities_too(tokenizer: Tokenizer) -> None:
+    # 三回 is a rare dictionary word: read by its frequency it weighed as a topic.
+    content = ContentReader(tokenizer).read("这个月请了三回假", (), {})
+    weights = {content.text[s:e]: w for s, e, w in content.words}
+    assert weights["三回"] == QUANTITY_INFORMATION
+    assert "十来天" in cut(tokenizer, "干了十来天就走了")
