@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from knowledge.numerals import QUANTITY_PHRASE
+
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_RUN = re.compile(r"[a-z]+(?: [a-z]+)*")
 MAX_TERM_CHARS = 6
@@ -129,11 +131,13 @@ class PhoneticCorrector:
         return self._common_words.get(word, 0) >= COMMON_WORD_FREQUENCY
 
     def _common_spans(self, run: str) -> list[tuple[int, int]]:
-        """Words of the dictionary, however rare (正式工): a correction must not cut one."""
+        """Words of the dictionary, however rare (正式工), and quantities (三个月, which the
+        dictionary lists as 三个 and 月): a correction must not cut one."""
         return [
             (start, end)
             for word, start, end in self._segment(run)
-            if end - start >= 2 and self._common_words.get(word, 0) > 0
+            if end - start >= 2
+            and (self._common_words.get(word, 0) > 0 or QUANTITY_PHRASE.fullmatch(word))
         ]
 
     def _best_term_at(

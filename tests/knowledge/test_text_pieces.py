@@ -162,3 +162,14 @@ def test_clause_labels(clause_id: str, label: str) -> None:
 
 def test_citation_reads_as_the_plan_is_numbered() -> None:
     assert citation("实施方案", "2.3.3") == "依据：《实施方案》二（三）3"
+
+
+def test_a_correction_never_cuts_into_a_quantity() -> None:
+    # 月工 (of 三个月工资) sounds like the term 约工, but 三个月 is one word: no slip starts in it.
+    corrector = PhoneticCorrector(
+        readings=load_lexicon().readings,
+        vocabulary=["约工"],
+        common_words={},
+        segment=lambda text: [("三个月", 0, 3), ("工资", 3, 5)],
+    )
+    assert corrector.correct("三个月工资") == "三个月工资"
