@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cached_property
 
+from knowledge.numerals import QUANTITY_PHRASE
 from knowledge.tokenizer import Tokenizer
 
 # Words this common (about one in a thousand words of running text) carry no information here.
@@ -28,7 +29,7 @@ COMMON_INFORMATION = 3.0
 # A word jieba's dictionary does not know is a typo, a dialect form or a rare term: some content.
 UNKNOWN_WORD_INFORMATION = 1.5
 SINGLE_CHAR_FACTOR = 0.3
-# Amounts and durations (一千元, 三个月, 500) are the asker's particulars, not what they ask about.
+# Amounts and durations (一千元, 三个月, 这个月, 500) are the asker's particulars, not what they ask about.
 QUANTITY_INFORMATION = 0.2
 _QUANTITY = re.compile(
     r"^[0-9零〇一二两三四五六七八九十百千万几半多]+[元块年月天日号个岁次倍周份]*$"
@@ -148,7 +149,7 @@ class ContentReader:
     def information(self, word: str) -> float:
         if word in self._asking_words:
             return 0.0
-        if _QUANTITY.match(word):
+        if _QUANTITY.match(word) or QUANTITY_PHRASE.fullmatch(word):
             return QUANTITY_INFORMATION
         frequency = self._frequencies.get(word, 0)
         if frequency <= 0:

@@ -17,6 +17,17 @@ _CN_UNITS: Final[Mapping[str, int]] = {"十": 10, "百": 100, "千": 1000}
 CN_NUMERAL: Final = "[零〇○一二两三四五六七八九十百千]+"
 ANY_NUMERAL: Final = "[零〇○一二两三四五六七八九十百千0-9０-９]+"
 
+# --- quantities -------------------------------------------------------------------------------
+
+# An amount, a stretch of time or a count with its unit (五个月, 三十多天, 十来天, 一个半月,
+# 两千块钱, 这个月, 三回): one word, so the unit never glues to the word after it (五个/月工资
+# cut as 五个月/工资).
+QUANTITY_PHRASE: Final = re.compile(
+    r"(?:第?[零〇○一二两三四五六七八九十百千万几半0-9０-９]+[多来]?|[每这那上下头]个)"
+    r"(?:个多?半?)?"
+    r"(?P<unit>星期|礼拜|小时|钟头|分钟|季度|块钱|毛钱|[年月天日周元块次回趟遍])"
+)
+
 # --- dates ------------------------------------------------------------------------------------
 
 CN_DATE: Final = (

@@ -3,8 +3,8 @@
 The vocabulary (the lexicon's terms and the curated phrases) is indexed by toneless pinyin when the
 index is built; a question's windows are looked up by the same key. A window is replaced only when
 it shares at least one character with the term and differs in at most half of them, so a real word
-that happens to sound like a term is left alone. Runs of Latin letters are read as pinyin too
-(`luohu` → 落户).
+that happens to sound like a term is left alone, and so is a negation (不交 is not a slip for 补交).
+Runs of Latin letters are read as pinyin too (`luohu` → 落户).
 """
 
 from __future__ import annotations
@@ -12,10 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from knowledge.numerals import QUANTITY_PHRASE
+
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_RUN = re.compile(r"[a-z]+(?: [a-z]+)*")
 MAX_TERM_CHARS = 6
 COMMON_WORD_FREQUENCY = 100
+# Negation before a verb is ordinary Chinese (不交, 没签, 未缴): a correction that takes a negation
+# away (不交 → 补交) or puts one in (补签 → 不签) turns what the worker said into its opposite.
+NEGATIONS = frozenset("不没未别")
 
 
 def split_pinyin(letters: str, syllables: frozenset[str]) -> tuple[str, ...] | None:
@@ -126,11 +131,13 @@ class PhoneticCorrector:
         return self._common_words.get(word, 0) >= COMMON_WORD_FREQUENCY
 
     def _common_spans(self, run: str) -> list[tuple[int, int]]:
-        """Words of the dictionary, however rare (正式工): a correction must not cut one."""
+        """Words of the dictionary, however rare (正式工), and quantities (三个月, which the
+        dictionary lists as 三个 and 月): a correction must not cut one."""
         return [
             (start, end)
             for word, start, end in self._segment(run)
-            if end - start >= 2 and self._common_words.get(word, 0) > 0
+            if end - start >= 2
+            and (self._common_words.get(word, 0) > 0 or QUANTITY_PHRASE.fullmatch(word))
         ]
 
     def _best_term_at(
@@ -159,6 +166,11 @@ class PhoneticCorrector:
                 shared = [a for a, b in zip(term, window, strict=True) if a == b]
                 differing = length - len(shared)
                 if length == 2 and all(char in self._function_words for char in shared):
+                    continue
+                if any(
+                    a != b and (a in NEGATIONS or b in NEGATIONS)
+                    for a, b in zip(term, window, strict=True)
+                ):
                     continue
                 if differing < length and differing * 2 <= length:
                     return term, common_spans

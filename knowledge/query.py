@@ -180,14 +180,20 @@ class QueryReader:
             if end - start >= 2 and frequencies.get(word, 0) > 0
         ]
 
-    @staticmethod
-    def _slip_is_a_word(text: str, phrase: str, start: int, words: list[tuple[int, int]]) -> bool:
-        """Where the window differs from the phrase, was a real word typed (申请, not 申诉)?"""
+    def _slip_is_a_word(
+        self, text: str, phrase: str, start: int, words: list[tuple[int, int]]
+    ) -> bool:
+        """Where the window differs from the phrase, was a real word typed (申请, not 申诉), or a
+        function word (能领养老金 is no slip for 冒领养老金: 能 is the asker's grammar)?"""
         window = text[start : start + len(phrase)]
         differing = [
             start + i for i, (a, b) in enumerate(zip(window, phrase, strict=False)) if a != b
         ]
-        return any(s <= position < e for position in differing for s, e in words)
+        return any(
+            not self._tokenizer.is_content(text[position])
+            or any(s <= position < e for s, e in words)
+            for position in differing
+        )
 
     def _fuzzy_candidates(self, text: str) -> list[str]:
         """Phrases sharing enough of their characters with the question to be typed with a slip."""

@@ -8,9 +8,12 @@ import importlib
 import logging
 import re
 import sys
+from bisect import bisect_right
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
+
+from knowledge.numerals import QUANTITY_PHRASE
 
 # Questions whose segmentation is kept: enough for the handful of passes over one question.
 SEGMENT_CACHE_SIZE = 64
@@ -22,6 +25,7 @@ WORDS_CACHE_SIZE = 20_000
 _OTHER_ENTRY = re.compile(r"^(\S+) \d+ (?!n|vn\s|j\s)\S+\s*$", re.MULTILINE)
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_OR_DIGIT = re.compile(r"[a-z0-9]+")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _import_jieba() -> ModuleType:
@@ -95,19 +99,93 @@ class Tokenizer:
             digest.update(hashlib.sha256(dictionary_path.read_bytes()).digest())
         digest.update("\n".join(f"{w} {f}" for w, f in words).encode())
         digest.update("\n".join(sorted(stopwords)).encode())
+        digest.update(QUANTITY_PHRASE.pattern.encode())
         self.fingerprint = digest.hexdigest()
         self._words = functools.lru_cache(maxsize=WORDS_CACHE_SIZE)(
-            lambda text: tuple(w for w in self._jieba.cut_for_search(text) if self.is_content(w))
+            lambda text: tuple(w for w in self._search_words(text) if self.is_content(w))
         )
         # The corrector, the query reader and the coverage reader each segment the same question.
-        self._segment = functools.lru_cache(maxsize=SEGMENT_CACHE_SIZE)(
-            lambda text: tuple(self._jieba.tokenize(text))
-        )
+        self._segment = functools.lru_cache(maxsize=SEGMENT_CACHE_SIZE)(self._cut)
+
+    def _cut(self, text: str) -> tuple[tuple[str, int, int], ...]:
+        """jieba's segmentation, quantities kept whole and made-up function-word pairs cut apart."""
+        tokens = self._quantities_joined(text, list(self._jieba.tokenize(text)))
+        return tuple(piece for token in tokens for piece in self._function_words_apart(token))
+
+    def _function_words_apart(self, token: tuple[str, int, int]) -> list[tuple[str, int, int]]:
+        """A word jieba's HMM made up of function words only (我能, 这是, 就让) is cut into them.
+
+        Glued, they made a word no dictionary knows, which weighed as a rare term (a typo's or
+        a dialect word's information) in a question that said nothing more by it. A made-up word
+        with a content character (交着, 没签) is left whole: it may be a slip or a dialect form.
+        """
+        word, start, _end = token
+        if (
+            len(word) < 2
+            or self._jieba.FREQ.get(word)
+            or not _CJK_RUN.fullmatch(word)
+            or not all(char in self._stopwords for char in word)
+        ):
+            return [token]
+        return [(char, start + i, start + i + 1) for i, char in enumerate(word)]
+
+    def _quantities_joined(
+        self, text: str, tokens: list[tuple[str, int, int]]
+    ) -> list[tuple[str, int, int]]:
+        """jieba's segmentation with every amount or stretch of time kept as one word.
+
+        jieba glues a unit to the word after it when the pair is a dictionary word (五个/月工资):
+        the quantity is then re-cut as one word and the rest stands alone (五个月/工资). A word
+        that starts with the quantity itself (一月份, 一天到晚) is jieba's to keep, and so is a
+        cut whose rest would be a lone character (一/年级 is no 一年 + 级).
+        """
+        if QUANTITY_PHRASE.search(text) is None:
+            return tokens
+        starts = [start for _, start, _ in tokens]
+        cut: list[tuple[str, int, int]] = []
+        taken = 0  # tokens before this one are already in `cut`
+        for found in QUANTITY_PHRASE.finditer(text):
+            first = bisect_right(starts, found.start()) - 1
+            last = bisect_right(starts, found.end() - 1) - 1
+            if first < taken or starts[first] != found.start():
+                continue
+            _word, start, end = tokens[last]
+            rest = text[found.end() : end]
+            if rest and (start == found.start() or len(rest) < 2 or not self._jieba.FREQ.get(rest)):
+                continue
+            cut.extend(tokens[taken:first])
+            cut.append((found.group(0), found.start(), found.end()))
+            if rest:
+                cut.append((rest, found.end(), end))
+            taken = last + 1
+        cut.extend(tokens[taken:])
+        return cut
+
+    def _search_words(self, text: str) -> Iterable[str]:
+        """jieba's search mode on this segmentation: a long word's dictionary parts, then the
+        word. A quantity's parts are its figure (2008 of 2008年) and a unit that is a word of its
+        own (小时 of 12个小时: working hours are asked in 小时); 月 of 五个月 names no subject."""
+        frequencies = self._jieba.FREQ
+        for word, _start, _end in self._cut(text):
+            quantity = QUANTITY_PHRASE.fullmatch(word)
+            if quantity is not None:
+                yield from _DIGITS.findall(word)
+                if len(quantity["unit"]) > 1:
+                    yield quantity["unit"]
+            else:
+                for size in (2, 3):
+                    if len(word) > size:
+                        for i in range(len(word) - size + 1):
+                            if frequencies.get(word[i : i + size]):
+                                yield word[i : i + size]
+            yield word
 
     def is_content(self, word: str) -> bool:
         """Not a stopword, not punctuation or space."""
         return word not in self._stopwords and bool(
-            _CJK_RUN.fullmatch(word) or _LATIN_OR_DIGIT.fullmatch(word)
+            _CJK_RUN.fullmatch(word)
+            or _LATIN_OR_DIGIT.fullmatch(word)
+            or QUANTITY_PHRASE.fullmatch(word)
         )
 
     def words(self, text: str) -> list[str]:
@@ -128,7 +206,7 @@ class Tokenizer:
 
     def main_words(self, text: str) -> list[str]:
         """Default-mode words only: one feature per word, for expanding a term without its parts."""
-        return [word for word in self._jieba.cut(text) if self.is_content(word)]
+        return [word for word, _start, _end in self._cut(text) if self.is_content(word)]
 
     def features(self, text: str) -> list[str]:
         """Words plus CJK character bigrams: bigrams keep partial and mis-segmented words matchable.

@@ -56,6 +56,7 @@ def corrector() -> PhoneticCorrector:
         readings=load_lexicon().readings,
         vocabulary=[
             *("工伤", "工伤保险", "落户", "积分落户", "随迁子女", "拖欠工资", "失业", "上班"),
+            *("补办", "不签"),
             "pension",
         ],
         common_words={"事业": 10025, "工商": 1684, "上半年": 5000, "半年": 3000},
@@ -89,6 +90,16 @@ def test_a_window_that_would_cut_a_common_word_is_left_alone(corrector: Phonetic
 def test_words_sharing_no_character_are_left_alone(corrector: PhoneticCorrector) -> None:
     # 公上 shares the sound of 工伤 but no character: too far to be a typo.
     assert corrector.correct("公上") == "公上"
+
+
+def test_a_negation_before_a_verb_is_meant(corrector: PhoneticCorrector) -> None:
+    # 不办 sounds like 补办, but "never did it" is a sentence of its own, not a slip.
+    assert corrector.correct("单位一直不办") == "单位一直不办"
+
+
+def test_a_correction_never_puts_a_negation_in(corrector: PhoneticCorrector) -> None:
+    # 补签 (signing afterwards) is typed as meant, though the vocabulary also holds 不签.
+    assert corrector.correct("后来补签了") == "后来补签了"
 
 
 def test_typed_pinyin_becomes_the_term(corrector: PhoneticCorrector) -> None:
@@ -151,3 +162,14 @@ def test_clause_labels(clause_id: str, label: str) -> None:
 
 def test_citation_reads_as_the_plan_is_numbered() -> None:
     assert citation("实施方案", "2.3.3") == "依据：《实施方案》二（三）3"
+
+
+def test_a_correction_never_cuts_into_a_quantity() -> None:
+    # 月工 (of 三个月工资) sounds like the term 约工, but 三个月 is one word: no slip starts in it.
+    corrector = PhoneticCorrector(
+        readings=load_lexicon().readings,
+        vocabulary=["约工"],
+        common_words={},
+        segment=lambda text: [("三个月", 0, 3), ("工资", 3, 5)],
+    )
+    assert corrector.correct("三个月工资") == "三个月工资"
