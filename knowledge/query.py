@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Indel
 
 from knowledge.index import ClauseIndex
 from knowledge.lexicon import Lexicon
@@ -145,7 +146,9 @@ class QueryReader:
                 and alignment.dest_end - alignment.dest_start >= len(phrase) - 1
                 and fuzz.ratio(phrase, text[alignment.dest_start : alignment.dest_end])
                 >= FUZZY_PHRASE_CUTOFF
-                and not self._slip_is_a_word(text, phrase, alignment.dest_start, words)
+                and not self._slip_is_a_word(
+                    text, phrase, alignment.dest_start, alignment.dest_end, words
+                )
             ):
                 terms.setdefault(phrase, FUZZY_PHRASE_WEIGHT)
                 spans.append((alignment.dest_start, alignment.dest_end, phrase))
@@ -181,19 +184,29 @@ class QueryReader:
         ]
 
     def _slip_is_a_word(
-        self, text: str, phrase: str, start: int, words: list[tuple[int, int]]
+        self, text: str, phrase: str, start: int, end: int, words: list[tuple[int, int]]
     ) -> bool:
         """Where the window differs from the phrase, was a real word typed (申请, not 申诉), or a
-        function word (能领养老金 is no slip for 冒领养老金: 能 is the asker's grammar)?"""
-        window = text[start : start + len(phrase)]
-        differing = [
-            start + i for i, (a, b) in enumerate(zip(window, phrase, strict=False)) if a != b
-        ]
-        return any(
-            not self._tokenizer.is_content(text[position])
-            or any(s <= position < e for s, e in words)
-            for position in differing
-        )
+        function word typed in place of one of the phrase's characters (能领养老金 is no slip for
+        冒领养老金: 能 is the asker's grammar)? A function word added between the phrase's
+        characters is only grammar (年假有几天 is 年假几天)."""
+        window = text[start:end]
+        # Insertions and deletions only: a character typed in place of one of the phrase's is an
+        # insertion beside a deletion (Levenshtein's replacements could pair any two characters).
+        operations = Indel.editops(phrase, window)
+        # The phrase's characters left out, by position: an insertion just before or after one
+        # is a character typed in its place.
+        left_out = {operation.src_pos for operation in operations if operation.tag == "delete"}
+        for operation in operations:
+            if operation.tag != "insert":
+                continue
+            position = start + operation.dest_pos
+            if any(s <= position < e for s, e in words):
+                return True
+            in_place = operation.src_pos in left_out or operation.src_pos - 1 in left_out
+            if in_place and not self._tokenizer.is_content(text[position]):
+                return True
+        return False
 
     def _fuzzy_candidates(self, text: str) -> list[str]:
         """Phrases sharing enough of their characters with the question to be typed with a slip."""
