@@ -41,6 +41,13 @@ FOCUS_FACTOR = 3.0
 # An ask that names less than this ("这说法对吗", "我该怎么办") is about the whole story.
 FOCUS_MIN_INFORMATION = 2.0
 FOCUS_MIN_STORY_CLAUSES = 2
+# A legal term the asker's own wording was read as (能否按工伤 → 认定为工伤) names what is asked:
+# in ranking it weighs this share of its words' information again, and only a clause that says
+# the term itself explains that share — one that merely shares 工伤 does not.
+TERM_SHARE = 0.3
+# A term read from the asker's wording: its information, whether the ask says it, and the feature
+# sets (the term, or all of its words) any one of which explains it.
+AskedTerm = tuple[float, bool, tuple[frozenset[str], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +70,8 @@ class QuestionContent:
     nouns: tuple[int, ...] = ()
     # Positions in `words` inside the clauses that ask (the rest is the background story).
     focus: frozenset[int] = frozenset()
+    # Legal terms read from the asker's own wording (see `AskedTerm`).
+    terms: tuple[AskedTerm, ...] = ()
 
     @property
     def information(self) -> float:
@@ -73,17 +82,36 @@ class QuestionContent:
 
         With a `focus_factor` the words of the clauses that ask weigh that many times the others.
         """
+        return self._share(clause_features, focus_factor, ())
+
+    def asked_coverage(self, clause_features: Set[str], focus_factor: float = 1.0) -> float:
+        """Like `coverage`, with each legal term read from the asker's wording as one more word
+        that only a clause saying the term (or all of its words) explains."""
+        return self._share(clause_features, focus_factor, self.terms)
+
+    def _share(
+        self,
+        clause_features: Set[str],
+        focus_factor: float,
+        terms: Sequence[AskedTerm],
+    ) -> float:
         weights = [
             weight * (focus_factor if i in self.focus else 1.0)
             for i, (_, _, weight) in enumerate(self.words)
         ]
-        total = sum(weights)
+        term_weights = [weight * (focus_factor if asked else 1.0) for weight, asked, _ in terms]
+        total = sum(weights) + sum(term_weights)
         if total <= 0:
             return 0.0
         explained = self._explained(clause_features)
         covered = sum(
             weight * sum(explained[start:end]) / (end - start)
             for (start, end, _), weight in zip(self.words, weights, strict=True)
+        )
+        covered += sum(
+            weight
+            for weight, (_, _, ways) in zip(term_weights, terms, strict=True)
+            if any(way <= clause_features for way in ways)
         )
         return covered / total
 
@@ -134,8 +162,11 @@ class ContentReader:
         asking_words: frozenset[str] = frozenset(),
         asker: re.Pattern[str] | None = None,
         asks: re.Pattern[str] | None = None,
+        legal_terms: frozenset[str] = frozenset(),
     ) -> None:
         self._tokenizer = tokenizer
+        # The reviewed lexicon's canonical terms, which an asker's variant may be read as.
+        self._legal_terms = legal_terms
         # How a clause asks (吗, 能不能, 找谁): it names what the answer must be about.
         self._asks = asks
         self._asking_words = asking_words
@@ -188,7 +219,35 @@ class ContentReader:
         for start, end, term in term_spans:
             spans.append(Span(start, end, (term, *expansions.get(term, ()))))
         focus = self._focus(text, words)
-        return QuestionContent(text, tuple(words), tuple(spans), tuple(nouns), focus)
+        terms = self._asked_terms(text, words, focus, term_spans, expansions)
+        return QuestionContent(text, tuple(words), tuple(spans), tuple(nouns), focus, terms)
+
+    def _asked_terms(
+        self,
+        text: str,
+        words: Sequence[tuple[int, int, float]],
+        focus: frozenset[int],
+        term_spans: Sequence[tuple[int, int, str]],
+        expansions: Mapping[str, tuple[str, ...]],
+    ) -> tuple[AskedTerm, ...]:
+        """The legal terms the asker's own words were read as (算工伤 → 认定为工伤, not 工伤 itself),
+        each with the information of the words it spans."""
+        terms: dict[str, AskedTerm] = {}
+        for start, end, term in term_spans:
+            if term not in self._legal_terms or text[start:end] == term:
+                continue
+            inside = [i for i, (s, e, _) in enumerate(words) if start <= s and e <= end]
+            # One noun read as a term (劳动仲裁 → 劳动争议仲裁) is the topic, which its word already
+            # weighs; a phrase (能否按工伤) or a verb (辞人) read as one says what is asked of it.
+            if len(inside) == 1 and text[start:end] not in self._other_than_nouns:
+                continue
+            weight = TERM_SHARE * sum(words[i][2] for i in inside)
+            if weight <= 0 or weight <= terms.get(term, (0.0,))[0]:
+                continue
+            ways = {frozenset((term,)), frozenset(expansions.get(term) or (term,))}
+            asked = bool(focus) and all(i in focus for i in inside)
+            terms[term] = (weight, asked, tuple(ways))
+        return tuple(terms.values())
 
     def _focus(self, text: str, words: Sequence[tuple[int, int, float]]) -> frozenset[int]:
         """Positions of the words in the clauses that ask, or in the last clause if none asks.

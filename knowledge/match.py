@@ -163,6 +163,7 @@ class Matcher:
             self._signals.shapes.asking_words,
             asker=self._signals.handoff.first_person,
             asks=self._signals.shapes.asks,
+            legal_terms=frozenset(canonical),
         )
         self._library_features = frozenset(self.index.postings)
         # A word only one clause uses: what one strong match weighs in this index.
@@ -317,8 +318,9 @@ class Matcher:
         # Among the best-scoring clauses, the one that explains more of the question ranks first.
         shortlist = [i for i in order[:SHORTLIST] if scores[i] > 0]
         coverages = {i: content.coverage(self.index.features[i]) for i in shortlist}
-        # Ranked by what the ask names more than by the story told before it.
-        focused = {i: content.coverage(self.index.features[i], FOCUS_FACTOR) for i in shortlist}
+        # Ranked by what the ask names more than by the story, and by the legal terms it was read as.
+        clauses = self.index.features
+        focused = {i: content.asked_coverage(clauses[i], FOCUS_FACTOR) for i in shortlist}
         raw_scores = {i: scores[i] for i in shortlist}
         listed = set(shortlist)
         for i in range(len(scores)):
