@@ -188,8 +188,8 @@ class SqlCaseDesk:
             self._queue_card(record, session=session, refresh=False)
             view = case_view(record)
             # The draft ends in the same transaction as the case begins.
-            self._statements.save_state(
-                driver_connection(session), draft.user_key, state_after(view)
+            self._statements.save(draft.user_key, state_after(view)).rows(
+                driver_connection(session)
             )
             return view
 

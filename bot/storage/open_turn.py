@@ -121,12 +121,15 @@ class OpenTurn:
         """What was read ahead may be stale once the turn writes (but for stable reads)."""
         self.read_ahead = [(ahead, rows) for ahead, rows in self.read_ahead if ahead.stable]
 
-    async def send_deferred(self) -> None:
-        """The deferred writes, in one round trip, before anything else reads or writes."""
-        if not self.deferred:
+    async def send_deferred(self, *, commit: bool = False) -> None:
+        """The deferred writes, in one round trip, before anything else reads or writes; with
+        `commit`, COMMIT goes in the same message."""
+        if not self.deferred and not commit:
             return
         writes, self.deferred = self.deferred, []
-        await (await run_script(self.async_driver, writes)).close()
+        await (
+            await run_script(self.async_driver, [*writes, *(["COMMIT"] if commit else [])])
+        ).close()
 
     async def run(self, work: Callable[[], T]) -> T:
         """`work` with the turn visible to it. PostgreSQL: in the asyncio connection's greenlet, so

@@ -97,8 +97,7 @@ class PostgresTurns:
                     yield
                 if turn.has_session:
                     await turn.run(turn.flush_session)
-                writes, turn.deferred = turn.deferred, []
-                await (await run_script(kept.driver, [*writes, "COMMIT"])).close()
+                await turn.send_deferred(commit=True)
                 if turn.has_session:
                     # SQLAlchemy's side of it: the server has committed, nothing is sent.
                     await kept.connection.commit()

@@ -97,12 +97,6 @@ class DialogueStatements:
         ((question_id,),) = rows
         return int(question_id)
 
-    def load_state(self, driver: Any, user_key: str) -> dict[str, Any]:
-        return self.state(self.load(user_key).rows(driver))
-
-    def save_state(self, driver: Any, user_key: str, state: Mapping[str, Any]) -> None:
-        self.save(user_key, state).rows(driver)
-
 
 STATE_COLUMNS = ("user_key", "state", "updated_at")
 # PostgreSQL's name for the sequence of the question table's serial id column.
