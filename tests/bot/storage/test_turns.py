@@ -173,33 +173,35 @@ async def test_a_question_is_one_transaction(engine: Engine, plan_matcher: Match
     finally:
         for each in turns.engines:
             event.remove(each, "begin", count)
+    try:
+        assert turn.question is not None and not turn.question.fallback
+        # SQLite: one BEGIN (IMMEDIATE). PostgreSQL: the turn sends its BEGIN with the lock and
+        # the state's read; SQLAlchemy begins nothing of its own for a plain question.
+        assert len(begins) == (1 if engine.dialect.name == "sqlite" else 0)
+        if engine.dialect.name == "postgresql":  # the rows' own record of the transaction
+            with engine.connect() as connection:
+                (state_xmin,) = connection.exec_driver_sql(
+                    "SELECT xmin::text FROM conversation WHERE user_key = %s", (user,)
+                ).one()
+                (question_xmin,) = connection.exec_driver_sql(
+                    "SELECT xmin::text FROM question WHERE user_key = %s ORDER BY id DESC LIMIT 1",
+                    (user,),
+                ).one()
+            assert state_xmin == question_xmin
+        # The reply's 有用/没用 buttons name the row just written (on PostgreSQL its id was taken
+        # from the sequence when the turn opened, and the row written with the commit).
+        row = max(questions(engine), key=lambda question: question.id or 0)
+        payloads = [choice.payload for choice in turn.replies[-1].choices]
+        assert any(payload.endswith(f"{row.id}:1") for payload in payloads), payloads
+        feedback = await dialogue.handle(
+            IncomingMessage.pressed(user, CHANNEL, next(p for p in payloads if p.endswith(":1")))
+        )
+        assert feedback.replies
+        with Session(engine) as session:
+            recorded = session.get(QuestionRow, row.id)
+            assert recorded is not None and recorded.useful is True
+    finally:
         await turns.close()
-    assert turn.question is not None and not turn.question.fallback
-    # SQLite: one BEGIN (IMMEDIATE). PostgreSQL: the turn sends its BEGIN with the lock and the
-    # state's read; SQLAlchemy begins nothing of its own for a plain question.
-    assert len(begins) == (1 if engine.dialect.name == "sqlite" else 0)
-    # The reply's 有用/没用 buttons name the row just written (on PostgreSQL its id was taken
-    # from the sequence when the turn opened, and the row written with the commit).
-    row = max(questions(engine), key=lambda question: question.id or 0)
-    payloads = [choice.payload for choice in turn.replies[-1].choices]
-    assert any(payload.endswith(f"{row.id}:1") for payload in payloads), payloads
-    feedback = await dialogue.handle(
-        IncomingMessage.pressed(user, CHANNEL, next(p for p in payloads if p.endswith(":1")))
-    )
-    assert feedback.replies
-    with Session(engine) as session:
-        recorded = session.get(QuestionRow, row.id)
-        assert recorded is not None and recorded.useful is True
-    if engine.dialect.name == "postgresql":  # the rows' own record of the transaction
-        with engine.connect() as connection:
-            (state_xmin,) = connection.exec_driver_sql(
-                "SELECT xmin::text FROM conversation WHERE user_key = %s", (user,)
-            ).one()
-            (question_xmin,) = connection.exec_driver_sql(
-                "SELECT xmin::text FROM question WHERE user_key = %s ORDER BY id DESC LIMIT 1",
-                (user,),
-            ).one()
-        assert state_xmin == question_xmin
 
 
 def sqlite_only(engine: Engine) -> None:
